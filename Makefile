@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make serve` and `make test`. Everything else is here too.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: serve site check test bench lock clean
+
+# Create the virtual environment from the pinned, hashed lock (re-created when the lock changes).
+$(STAMP): requirements.lock
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	touch $(STAMP)
+
+serve: $(STAMP)       ## validate, check, build and serve on http://127.0.0.1:8000 (live reload)
+	$(PY) -m scripts.build serve
+
+site: $(STAMP)        ## validate, check and build the site into site/ (atomically)
+	$(PY) -m scripts.build site
+
+check: $(STAMP)       ## validation and the project's checks only
+	$(PY) -m scripts.build check
+
+test: $(STAMP)        ## the whole test suite (what CI runs)
+	$(PY) -m pytest
+
+bench: $(STAMP)       ## benchmark: prints measured figures
+	$(PY) -m scripts.bench
+
+lock:                 ## re-resolve the lock from pyproject.toml (needs network to PyPI)
+	$(PYTHON) -m venv /tmp/jre-lock && /tmp/jre-lock/bin/pip install --quiet pip-tools
+	/tmp/jre-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf build site

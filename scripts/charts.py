@@ -1,0 +1,934 @@
+"""Static, accessible charts for the Japan–Russia economic cooperation site.
+
+The pipeline calls :func:`render_all` with the data package's tables (one
+pandas DataFrame per resource) and an output directory. For every chart it
+writes a light and a dark SVG (Altair -> Vega-Lite -> vl-convert, no
+JavaScript, no external fonts or URLs) and the tidy CSV behind the chart, and
+returns one metadata dict per chart.
+
+Design:
+
+* one ``_chart_*`` function per chart: a pure function from the tables to a
+  :class:`ChartDef` (Altair chart without theme, the tidy data, texts);
+* :func:`theme_config` holds every colour and font: the light and dark
+  variants differ only by their Vega-Lite ``config``;
+* :func:`finish_svg` post-processes vl-convert's SVG: stable, namespaced ids,
+  ``role="img"``, ``aria-labelledby`` and the root ``<title>``/``<desc>``.
+
+Values are drawn and written exactly as they are in the data (no rescaling);
+missing values are left out, never drawn as zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import pathlib
+import re
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+import altair as alt
+import pandas as pd
+import vl_convert as vlc
+
+__all__ = ["render_all", "theme_config", "finish_svg", "CHART_IDS"]
+
+CHART_IDS = (
+    "trade-1998-2005",
+    "trade-totals-all-sources",
+    "far-east-by-region",
+    "investment-by-sector",
+    "plan-documents",
+    "jbic-loans",
+)
+
+WIDTH = 640
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif'
+VARIANTS = ("light", "dark")
+
+# Colours. Every text colour has at least 4.5:1 contrast on its background
+# (WCAG AA), and every mark colour at least 4.5:1 as well (light: on white;
+# dark: on #1e2129). The categorical ranges follow Okabe–Ito hues.
+_PALETTES = {
+    "light": {
+        "background": "#ffffff",
+        "text": "#1f2328",  # 15.8:1
+        "muted": "#57606a",  # 6.4:1
+        "axis": "#6e7781",
+        "grid": "#d0d7de",
+        "band": "#eaeef2",
+        "category": ["#0072b2", "#b35000", "#007a5a", "#a4457f", "#8a6d00"],
+    },
+    "dark": {
+        "background": "#1e2129",
+        "text": "#e6edf3",  # 13.6:1
+        "muted": "#aeb7c2",  # 7.9:1
+        "axis": "#8b949e",
+        "grid": "#3a404c",
+        "band": "#2d323d",
+        "category": ["#56b4e9", "#e69f00", "#2ec4a0", "#e69ac8", "#f0e442"],
+    },
+}
+
+# Short names of the three source documents, for legends and captions.
+_DOC_LABELS = {
+    "ivanov-2005": ("Ivanov 2005", "Ivanov (2005)"),
+    "brief-2017": ("Policy brief 2017", "the 2017 policy brief"),
+    "saito-2017": ("Saito 2017", "Saito (2017)"),
+}
+
+_FLOW_LABELS = {
+    "export": "Exports to Japan",
+    "import": "Imports from Japan",
+}
+
+_SECTOR_LABELS = {
+    "total": "Total",
+    "mining": "Mining",
+    "manufacturing": "Manufacturing",
+}
+
+# Used only if the pipeline passes no `facts` table (fact sa-documents-total).
+_STATED_PLAN_DOCUMENTS = 80
+
+
+@dataclass(frozen=True)
+class ChartDef:
+    """Everything one chart needs, before theming and rendering."""
+
+    id: str
+    title: str
+    description: str
+    caption: str
+    resources: tuple[str, ...]
+    unit: str
+    chart: alt.TopLevelMixin
+    data: pd.DataFrame  # exactly the CSV written next to the SVGs
+
+
+# --------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------
+
+
+def _is_missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(value) -> str:
+    """A number as in the data, for prose: shortest form, thousands commas."""
+    value = float(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,}"
+
+
+def _pct(value) -> str:
+    return f"{_num(value)}%"
+
+
+def _source_label(source_id: str) -> str:
+    return _DOC_LABELS.get(source_id, (source_id, source_id))[0]
+
+
+def _source_cite(source_id: str) -> str:
+    return _DOC_LABELS.get(source_id, (source_id, source_id))[1]
+
+
+def _org_name(tables: dict, source_id) -> str | None:
+    """Name of a statistical source (the `author` of a `sources` row)."""
+    if _is_missing(source_id):
+        return None
+    sources = tables.get("sources")
+    if sources is not None:
+        match = sources[sources["source_id"] == source_id]
+        if len(match) and not _is_missing(match["author"].iloc[0]):
+            return str(match["author"].iloc[0])
+    return str(source_id)
+
+
+def _merge_locators(locators) -> str:
+    """Join distinct locators; 'para. 2; para. 3' -> 'paras. 2, 3'."""
+    parts: list[str] = []
+    for locator in locators:
+        for part in str(locator).split("; "):
+            if part not in parts:
+                parts.append(part)
+    paras = [re.fullmatch(r"para\. (\d+)", p) for p in parts]
+    if len(parts) > 1 and all(paras):
+        numbers = sorted(int(m.group(1)) for m in paras)
+        return "paras. " + ", ".join(str(n) for n in numbers)
+    return "; ".join(parts)
+
+
+def _caption(tables: dict, data: pd.DataFrame, unit: str, extra: str = "") -> str:
+    """'Source: Ivanov (2005), Table 1, from <statistical source>. Unit: …'"""
+    cited = []
+    for source_id in dict.fromkeys(data["source_id"]):
+        rows = data[data["source_id"] == source_id]
+        text = f"{_source_cite(source_id)}, {_merge_locators(dict.fromkeys(rows['locator']))}"
+        if "primary_source_id" in rows:
+            primaries = [p for p in dict.fromkeys(rows["primary_source_id"]) if not _is_missing(p)]
+            names = [_org_name(tables, p) for p in primaries]
+            if names:
+                text += ", from the " + " and the ".join(names)
+        cited.append(text)
+    label = "Source" if len(cited) == 1 else "Sources"
+    caption = f"{label}: " + "; ".join(cited) + f". Unit: {unit}."
+    return caption + (f" {extra}" if extra else "")
+
+
+def _year_of(date_text: str) -> int:
+    return int(str(date_text)[:4])
+
+
+# --------------------------------------------------------------------------
+# Charts: one pure function per chart, tables -> ChartDef
+# --------------------------------------------------------------------------
+
+
+def _chart_trade_1998_2005(tables: dict) -> ChartDef:
+    trade = tables["bilateral_trade"]
+    rows = trade[
+        (trade["source_id"] == "ivanov-2005")
+        & (trade["locator"] == "Table 1")
+        & trade["flow"].isin(["export", "import"])
+        & trade["value"].notna()
+    ]
+    data = pd.DataFrame(
+        {
+            "period": rows["period"].astype(str),
+            "period_label": [
+                f"{str(s)[:4]} H1 (first half only)" if t == "half-year" else str(p)
+                for p, t, s in zip(rows["period"], rows["period_type"], rows["period_start"])
+            ],
+            "partial": (rows["period_type"] != "year").astype(bool),
+            "flow": rows["flow"].astype(str),
+            "flow_label": rows["flow"].map(_FLOW_LABELS).astype(str),
+            "reporter": rows["reporter"].astype(str),
+            "partner": rows["partner"].astype(str),
+            "value": rows["value"].astype(float),
+            "unit": rows["unit"].astype(str),
+            "source_id": rows["source_id"].astype(str),
+            "locator": rows["locator"].astype(str),
+            "primary_source_id": rows["primary_source_id"].astype(str),
+        }
+    ).sort_values(["period", "flow"], kind="stable").reset_index(drop=True)
+
+    unit = str(data["unit"].iloc[0])
+    order = list(dict.fromkeys(data["period_label"]))
+    flows = [_FLOW_LABELS[f] for f in ("export", "import")]
+    base = alt.Chart(data)
+    x = alt.X(
+        "period_label:N",
+        sort=order,
+        title=None,
+        axis=alt.Axis(labelAngle=0, labelExpr="split(replace(datum.label, ' (', '|('), '|')"),
+    )
+    band = (
+        base.transform_filter("datum.partial")
+        .transform_aggregate(count="count()", groupby=["period_label"])
+        .mark_rect(style="band")
+        .encode(x=x)
+    )
+    bars = base.mark_bar().encode(
+        x=x,
+        xOffset=alt.XOffset("flow_label:N", sort=flows),
+        y=alt.Y("value:Q", title=f"Value ({unit})"),
+        color=alt.Color("flow_label:N", sort=flows, title=None, legend=alt.Legend(orient="top")),
+        opacity=alt.condition("datum.partial", alt.value(0.6), alt.value(1.0)),
+    )
+    labels = (
+        base.transform_calculate(label="toString(datum.value)")
+        .mark_text(dy=-4, baseline="bottom", fontSize=10)
+        .encode(
+            x=x,
+            xOffset=alt.XOffset("flow_label:N", sort=flows),
+            y="value:Q",
+            text="label:N",
+        )
+    )
+    chart = alt.layer(band, bars, labels).properties(
+        width=WIDTH,
+        height=300,
+        title=alt.Title(
+            "Russia–Japan trade, 1998 to first half of 2005",
+            subtitle="Russia's exports to and imports from Japan. The 2005 bars cover January–June only.",
+        ),
+    )
+
+    def value(period_label, flow):
+        hit = data[(data["period_label"] == period_label) & (data["flow"] == flow)]
+        return _num(hit["value"].iloc[0])
+
+    full = [p for p, partial in zip(data["period_label"], data["partial"]) if not partial]
+    first, last = full[0], full[-1]
+    half = [p for p, partial in zip(data["period_label"], data["partial"]) if partial]
+    description = (
+        f"Grouped bars of Russia's exports to and imports from Japan, {first}–{last} and the first half of 2005, "
+        f"in {unit}. Exports rose from {value(first, 'export')} in {first} to {value(last, 'export')} in {last} "
+        f"and imports from {value(first, 'import')} to {value(last, 'import')}."
+    )
+    if half:
+        description += (
+            f" The 2005 bars ({value(half[0], 'export')} and {value(half[0], 'import')}) "
+            "cover the first half of the year only and are not comparable with full years."
+        )
+    return ChartDef(
+        id="trade-1998-2005",
+        title="Russia–Japan trade, 1998 to first half of 2005",
+        description=description,
+        caption=_caption(tables, data, unit, "The 2005 values cover the first half of the year only."),
+        resources=("bilateral_trade",),
+        unit=unit,
+        chart=chart,
+        data=data,
+    )
+
+
+def _chart_trade_totals(tables: dict) -> ChartDef:
+    trade = tables["bilateral_trade"]
+    rows = trade[(trade["flow"] == "total") & trade["value"].notna()]
+    data = pd.DataFrame(
+        {
+            "year": [_year_of(s) for s in rows["period_start"]],
+            "period": rows["period"].astype(str),
+            "period_type": rows["period_type"].astype(str),
+            "partial": (rows["period_type"] != "year").astype(bool),
+            "value": rows["value"].astype(float),
+            "unit": rows["unit"].astype(str),
+            "source_id": rows["source_id"].astype(str),
+            "source_label": rows["source_id"].map(_source_label).astype(str),
+            "locator": rows["locator"].astype(str),
+            "primary_source_id": rows["primary_source_id"].astype(object).where(
+                rows["primary_source_id"].notna(), None
+            ),
+        }
+    )
+    first_year = data.groupby("source_id")["year"].min()
+    source_order = sorted(first_year.index, key=lambda s: (first_year[s], s))
+    data["_order"] = data["source_id"].map({s: i for i, s in enumerate(source_order)})
+    data = (
+        data.sort_values(["year", "period", "_order"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+    data["primary_source_id"] = data["primary_source_id"].fillna("").astype(str)
+
+    unit = str(data["unit"].iloc[0])
+    legend_order = [_source_label(s) for s in source_order]
+    lo, hi = int(data["year"].min()), int(data["year"].max())
+    x = alt.X(
+        "year:Q",
+        title="Year",
+        scale=alt.Scale(domain=[lo - 1, hi + 1], nice=False),
+        axis=alt.Axis(format="d", values=list(range(lo, hi + 1, 2)), labelAngle=0),
+    )
+    y = alt.Y("value:Q", title=f"Trade turnover ({unit})")
+    color = alt.Color("source_label:N", sort=legend_order, title=None, legend=alt.Legend(orient="top"))
+    shape = alt.Shape(
+        "source_label:N",
+        sort=legend_order,
+        title=None,
+        scale=alt.Scale(domain=legend_order, range=["circle", "square", "triangle-up", "diamond", "cross"][: len(legend_order)]),
+    )
+    base = alt.Chart(data)
+    full = base.transform_filter("!datum.partial").mark_point(filled=True, size=80, opacity=1).encode(
+        x=x, y=y, color=color, shape=shape
+    )
+    partial = base.transform_filter("datum.partial").mark_point(
+        filled=False, size=80, strokeWidth=2, opacity=1
+    ).encode(x=x, y=y, color=color, shape=shape)
+    # Value labels: right of the point; where two sources give the same year,
+    # the lower value goes right and the higher left so both stay readable.
+    labelled = base.transform_joinaggregate(n="count()", top="max(value)", groupby=["year"]).transform_calculate(
+        label="toString(datum.value) + (datum.partial ? ' (' + datum.period + ', first half only)' : '')",
+        left="datum.n > 1 && datum.value == datum.top",
+    )
+    labels_right = (
+        labelled.transform_filter("!datum.left")
+        .mark_text(fontSize=11, baseline="middle", align="left", dx=9)
+        .encode(x=x, y=y, text="label:N")
+    )
+    labels_left = (
+        labelled.transform_filter("datum.left")
+        .mark_text(fontSize=11, baseline="middle", align="right", dx=-9)
+        .encode(x=x, y=y, text="label:N")
+    )
+    chart = alt.layer(full, partial, labels_right, labels_left).properties(
+        width=WIDTH,
+        height=320,
+        title=alt.Title(
+            "Russia–Japan trade turnover in all sources, 1998–2016",
+            subtitle="Each point is a total as printed; where the sources disagree both values are shown.",
+        ),
+    )
+
+    whole = data[~data["partial"]]
+    conflict_years = [y for y, g in whole.groupby("year", sort=True) if g["value"].nunique() > 1]
+    first = whole[whole["source_id"] == source_order[0]]
+    part = data[data["partial"]]
+    others = whole[(whole["source_id"] != source_order[0]) & ~whole["year"].isin(conflict_years)]
+    description = (
+        f"Every Russia–Japan trade total in the three sources, {lo}–{hi}, in {unit}, coloured by source: "
+        f"{_source_cite(source_order[0])}'s series rises from {_num(first['value'].iloc[0])} in "
+        f"{first['year'].iloc[0]} to {_num(first['value'].iloc[-1])} in {first['year'].iloc[-1]}"
+    )
+    if len(part):
+        description += (
+            f", with {_num(part['value'].iloc[0])} for the first half of {part['year'].iloc[0]} only (hollow marker)"
+        )
+    if len(others):
+        description += ", and the later totals are " + " and ".join(
+            f"{_num(v)} ({y}, {_source_label(s)})" for v, y, s in zip(others["value"], others["year"], others["source_id"])
+        )
+    description += "."
+    for year in conflict_years:
+        group = whole[whole["year"] == year]
+        description += f" For {year} the sources disagree: " + " and ".join(
+            f"{_source_cite(s)} gives {_num(v)}" for s, v in zip(group["source_id"], group["value"])
+        ) + ", drawn as separate points."
+    return ChartDef(
+        id="trade-totals-all-sources",
+        title="Russia–Japan trade turnover in all sources, 1998–2016",
+        description=description,
+        caption=_caption(
+            tables, data, unit, "The 2005 value covers the first half of the year only. Both 2013 values are as printed."
+        ),
+        resources=("bilateral_trade",),
+        unit=unit,
+        chart=chart,
+        data=data,
+    )
+
+
+def _chart_far_east(tables: dict) -> ChartDef:
+    fe = tables["far_east_trade"]
+    regions = tables.get("regions")
+    names = {}
+    if regions is not None:
+        names = dict(zip(regions["region_code"].astype(str), regions["name"].astype(str)))
+    region_label = [names.get(str(c), str(s)) for c, s in zip(fe["region_code"], fe["region_in_source"])]
+    everything = pd.DataFrame(
+        {
+            "region_code": fe["region_code"].astype(str),
+            "region": region_label,
+            "region_in_source": fe["region_in_source"].astype(str),
+            "year": fe["year"].astype("Int64"),
+            "flow": fe["flow"].astype(str),
+            "flow_label": fe["flow"].map(_FLOW_LABELS).astype(str),
+            "value": fe["value"].astype("Float64"),
+            "unit": fe["unit"].astype(str),
+            "source_id": fe["source_id"].astype(str),
+            "locator": fe["locator"].astype(str),
+            "primary_source_id": fe["primary_source_id"].astype(str),
+        }
+    )
+    # Regions ordered by their 1998–2003 trade (largest first), ties by code.
+    totals = everything.groupby("region_code")["value"].sum()
+    region_order = sorted(totals.index, key=lambda c: (-float(totals[c]), c))
+    everything["_order"] = everything["region_code"].map({c: i for i, c in enumerate(region_order)})
+    everything = everything.sort_values(["_order", "year", "flow"], kind="stable").drop(columns="_order")
+    missing = everything[everything["value"].isna()]
+    data = everything[everything["value"].notna()].reset_index(drop=True)
+    data["year"] = data["year"].astype(int)
+    data["value"] = data["value"].astype(float)
+
+    unit = str(data["unit"].iloc[0])
+    flows = [_FLOW_LABELS[f] for f in ("export", "import")]
+    label_order = list(dict.fromkeys(data["region"]))
+    years = sorted(set(data["year"]))
+
+    # The chart draws the present values and, where the source prints '—',
+    # a small 'n/a' marker (not a bar) so that gaps are not read as zero.
+    gaps = missing[["region", "year"]].drop_duplicates().copy()
+    gaps["year"] = gaps["year"].astype(int)
+    chart_rows = [
+        {"kind": "value", "region": r, "year": int(y), "flow_label": f, "value": float(v)}
+        for r, y, f, v in zip(data["region"], data["year"], data["flow_label"], data["value"])
+    ] + [{"kind": "missing", "region": r, "year": int(y)} for r, y in zip(gaps["region"], gaps["year"])]
+
+    x = alt.X("year:O", title=None, sort=years, axis=alt.Axis(labelAngle=0, labelExpr="'’' + slice(datum.label, 2)"))
+    bars = (
+        alt.Chart()
+        .transform_filter("datum.kind == 'value'")
+        .mark_bar()
+        .encode(
+            x=x,
+            xOffset=alt.XOffset("flow_label:N", sort=flows),
+            y=alt.Y("value:Q", title=unit),
+            color=alt.Color("flow_label:N", sort=flows, title=None, legend=alt.Legend(orient="top")),
+        )
+    )
+    gap_marks = (
+        alt.Chart()
+        .transform_filter("datum.kind == 'missing'")
+        .mark_text(style="note", text="n/a", angle=270, align="left", baseline="middle", dx=3, fontSize=10)
+        .encode(x=x, y=alt.datum(0))
+    )
+    chart = (
+        alt.layer(bars, gap_marks, data=alt.Data(values=chart_rows))
+        .properties(width=122, height=120)
+        .facet(
+            facet=alt.Facet("region:N", sort=label_order, title=None, header=alt.Header(labelFontWeight="bold")),
+            columns=4,
+            spacing={"row": 14, "column": 12},
+        )
+        .properties(
+            title=alt.Title(
+                "Far Eastern regions' trade with Japan, 1998–2003",
+                subtitle="Exports to and imports from Japan by region; 'n/a' marks a cell printed '—' (missing, not zero).",
+            )
+        )
+    )
+
+    def cell(flow, pick):
+        rows = data[data["flow"] == flow]
+        row = rows.loc[rows["value"].idxmax()] if pick == "max" else None
+        return f"{row['region']} {_num(row['value'])} in {row['year']}"
+
+    gap_text = "; ".join(
+        f"{region} {', '.join(str(int(y)) for y in sorted(set(g['year'])))} ({' and '.join(sorted(set(g['flow']) , key=lambda f: f != 'export'))})"
+        for region, g in missing.groupby("region", sort=False)
+    )
+    description = (
+        f"Small multiples of exports to and imports from Japan for {len(label_order)} Far Eastern regions, "
+        f"{years[0]}–{years[-1]}, in {unit}. The largest export value is {cell('export', 'max')} and the largest "
+        f"import value {cell('import', 'max')}."
+    )
+    if len(missing):
+        description += (
+            f" Cells printed '—' in the source ({gap_text}) are missing: they are left out, not drawn as zero."
+        )
+    return ChartDef(
+        id="far-east-by-region",
+        title="Far Eastern regions' trade with Japan, 1998–2003",
+        description=description,
+        caption=_caption(tables, data, unit, "Cells printed '—' in the source are left out (marked n/a)."),
+        resources=("far_east_trade", "regions") if regions is not None else ("far_east_trade",),
+        unit=unit,
+        chart=chart,
+        data=data,
+    )
+
+
+def _chart_investment(tables: dict) -> ChartDef:
+    inv = tables["investment_by_sector"]
+    share = tables["investment_mining_share"]
+    sectors = ["total", "mining", "manufacturing"]
+    inv = inv[inv["value"].notna()]
+    part1 = pd.DataFrame(
+        {
+            "year": inv["year"].astype(int),
+            "series": inv["sector"].astype(str),
+            "series_label": inv["sector"].map(_SECTOR_LABELS).fillna(inv["sector_in_source"]).astype(str),
+            "value": inv["value"].astype(float),
+            "unit": inv["unit"].astype(str),
+            "source_id": inv["source_id"].astype(str),
+            "locator": inv["locator"].astype(str),
+            "primary_source_id": inv["primary_source_id"].astype(str),
+            "resource": "investment_by_sector",
+        }
+    )
+    share = share[share["share_of_mining"].notna()]
+    part2 = pd.DataFrame(
+        {
+            "year": share["year"].astype(int),
+            "series": "share_of_mining",
+            "series_label": "Share of mining (printed)",
+            "value": share["share_of_mining"].astype(float),
+            "unit": share["unit"].astype(str),
+            "source_id": share["source_id"].astype(str),
+            "locator": share["locator"].astype(str),
+            "primary_source_id": share["primary_source_id"].astype(str),
+            "resource": "investment_mining_share",
+        }
+    )
+    data = pd.concat([part1, part2], ignore_index=True)
+    series_order = sectors + ["share_of_mining"]
+    data["_order"] = data["series"].map({s: i for i, s in enumerate(series_order)}).fillna(len(series_order))
+    data = data.sort_values(["_order", "series", "year"], kind="stable").drop(columns="_order").reset_index(drop=True)
+
+    money_unit = str(part1["unit"].iloc[0])
+    sector_labels = [_SECTOR_LABELS[s] for s in sectors]
+    years = sorted(set(data["year"]))
+    x = alt.X("year:O", sort=years, title="Year", axis=alt.Axis(labelAngle=0))
+    base = alt.Chart(data)
+    amounts = base.transform_filter("datum.resource == 'investment_by_sector'")
+    bars = amounts.mark_bar().encode(
+        x=x,
+        xOffset=alt.XOffset("series_label:N", sort=sector_labels),
+        y=alt.Y("value:Q", title=f"Investment ({money_unit})", axis=alt.Axis(format=",")),
+        color=alt.Color("series_label:N", sort=sector_labels, title=None, legend=alt.Legend(orient="top")),
+    )
+    top = alt.layer(bars).properties(
+        width=WIDTH - 70,
+        height=230,
+        title=alt.Title("Investment by sector", fontSize=13, anchor="start"),
+    )
+    shares = base.transform_filter("datum.resource == 'investment_mining_share'")
+    y_share = alt.Y("value:Q", title="Mining share (percent)", scale=alt.Scale(domain=[0, 100]))
+    line = shares.mark_line(style="share", point=False).encode(x=x, y=y_share)
+    points = shares.mark_point(style="share", filled=True, size=50, opacity=1).encode(x=x, y=y_share)
+    share_labels = (
+        shares.transform_calculate(label="toString(datum.value) + '%'")
+        .mark_text(dy=-9, baseline="bottom", fontSize=11)
+        .encode(x=x, y=y_share, text="label:N")
+    )
+    bottom = alt.layer(line, points, share_labels).properties(
+        width=WIDTH - 70,
+        height=120,
+        title=alt.Title("Share of mining in the total, as printed", fontSize=13, anchor="start"),
+    )
+    chart = alt.vconcat(top, bottom, spacing=18).properties(
+        title=alt.Title(
+            "Japanese investment in Russia by sector, 2007–2013",
+            subtitle="Manufacturing and mining do not add up to the total: other sectors are not printed.",
+        )
+    )
+
+    def val(series, year):
+        hit = data[(data["series"] == series) & (data["year"] == year)]
+        return hit["value"].iloc[0]
+
+    totals = data[data["series"] == "total"]
+    peak = totals.loc[totals["value"].idxmax()]
+    last = int(totals["year"].max())
+    shares_df = data[data["series"] == "share_of_mining"]
+    smax = shares_df.loc[shares_df["value"].idxmax()]
+    description = (
+        f"Japanese investment in Russia, {years[0]}–{years[-1]}, in {money_unit}: the total peaked at "
+        f"{_num(peak['value'])} in {peak['year']} (mining {_num(val('mining', int(peak['year'])))}) and was "
+        f"{_num(val('total', last))} in {last}, when manufacturing ({_num(val('manufacturing', last))}) "
+        f"{'exceeded' if val('manufacturing', last) > val('mining', last) else 'trailed'} mining "
+        f"({_num(val('mining', last))}). The printed share of mining, shown in a second panel, was "
+        f"{_pct(smax['value'])} in {smax['year']} and {_pct(val('share_of_mining', last))} in {last}."
+    )
+    return ChartDef(
+        id="investment-by-sector",
+        title="Japanese investment in Russia by sector, 2007–2013",
+        description=description,
+        caption=_caption(
+            tables, data, f"{money_unit}; share of mining in percent, as printed",
+            "Manufacturing and mining do not add up to the total.",
+        ),
+        resources=("investment_by_sector", "investment_mining_share"),
+        unit=money_unit,
+        chart=chart,
+        data=data,
+    )
+
+
+def _stated_plan_documents(tables: dict) -> int:
+    facts = tables.get("facts")
+    if facts is not None and "fact_id" in facts:
+        hit = facts[facts["fact_id"] == "sa-documents-total"]
+        if len(hit) and not _is_missing(hit["value"].iloc[0]):
+            return int(float(hit["value"].iloc[0]))
+    return _STATED_PLAN_DOCUMENTS
+
+
+def _chart_plan_documents(tables: dict) -> ChartDef:
+    docs = tables["plan_documents"]
+    points = tables["plan_points"]
+    names = dict(zip(points["point_number"].astype(int), points["name"].astype(str)))
+    docs = docs[docs["documents"].notna()]
+    data = pd.DataFrame(
+        {
+            "point_number": docs["point_number"].astype(int),
+            "point_name": [names.get(int(n), f"Point {int(n)}") for n in docs["point_number"]],
+            "documents": docs["documents"].astype(int),
+            "unit": "documents",
+            "source_id": docs["source_id"].astype(str),
+            "locator": docs["locator"].astype(str),
+        }
+    )
+    data = data.sort_values(["documents", "point_number"], ascending=[False, True], kind="stable")
+    data = data.reset_index(drop=True)
+    total = int(data["documents"].sum())
+    stated = _stated_plan_documents(tables)
+
+    order = [f"{n}. {name}" for n, name in zip(data["point_number"], data["point_name"])]
+    base = alt.Chart(data).transform_calculate(
+        label="datum.point_number + '. ' + datum.point_name", count_label="toString(datum.documents)"
+    )
+    y = alt.Y("label:N", sort=order, axis=None, scale=alt.Scale(paddingInner=0.5, paddingOuter=0.1))
+    x = alt.X("documents:Q", title="Documents signed (count)", axis=alt.Axis(tickMinStep=1, format="d"))
+    bars = base.mark_bar(style="single").encode(x=x, y=y)
+    names_text = base.mark_text(align="left", baseline="bottom", dy=-8, fontSize=11).encode(
+        x=alt.datum(0), y=y, text="label:N"
+    )
+    counts = base.mark_text(align="left", baseline="middle", dx=4, fontSize=11, fontWeight="bold").encode(
+        x=x, y=y, text="count_label:N"
+    )
+    chart = alt.layer(bars, names_text, counts).properties(
+        width=WIDTH,
+        height=36 * len(data),
+        title=alt.Title(
+            "Documents signed in December 2016, by point of the 8-point plan",
+            subtitle=f"The eight counts add up to {total}; the source states {stated} documents in all.",
+        ),
+    )
+    top = data.iloc[0]
+    description = (
+        f"Horizontal bars of the documents signed at the December 2016 summit under each point of the "
+        f"8-point plan, from most to fewest: {top['point_name'].lower()} has {top['documents']}, "
+        + ", ".join(f"point {n} {c}" for n, c in zip(data["point_number"][1:], data["documents"][1:]))
+        + f". The eight counts add up to {total}, against the {stated} documents the source states."
+    )
+    caption = _caption(tables, data, "number of documents")
+    caption = caption.replace(". Unit:", f"; point names from {_source_cite(str(points['source_id'].iloc[0]))}, {points['locator'].iloc[0].split(' (')[0]}. Unit:", 1)
+    resources = ["plan_documents", "plan_points"]
+    if tables.get("facts") is not None:
+        resources.append("facts")
+    return ChartDef(
+        id="plan-documents",
+        title="Documents signed in December 2016, by point of the 8-point plan",
+        description=description,
+        caption=caption + f" The counts add up to {total}, not the {stated} stated.",
+        resources=tuple(resources),
+        unit="documents",
+        chart=chart,
+        data=data,
+    )
+
+
+def _chart_jbic(tables: dict) -> ChartDef:
+    loans = tables["jbic_loans"]
+    loans = loans[loans["amount"].notna()]
+    data = pd.DataFrame(
+        {
+            "loan_id": loans["loan_id"].astype(str),
+            "agreement_date": loans["agreement_date"].astype(str),
+            "agreement_date_in_source": loans["agreement_date_in_source"].astype(str),
+            "recipient": loans["recipient"].astype(str),
+            "project": loans["project"].astype(str),
+            "amount": loans["amount"].astype(float),
+            "unit": loans["unit"].astype(str),
+            "source_id": loans["source_id"].astype(str),
+            "locator": loans["locator"].astype(str),
+            "primary_source_id": loans["primary_source_id"].astype(str),
+        }
+    )
+    data = data.sort_values(["agreement_date", "loan_id"], kind="stable").reset_index(drop=True)
+    unit = str(data["unit"].iloc[0])
+    order = list(data["loan_id"])
+    base = alt.Chart(data).transform_calculate(
+        label="datum.recipient + ', ' + datum.agreement_date_in_source + ': ' + datum.project",
+        amount_label="toString(datum.amount)",
+    )
+    y = alt.Y("loan_id:N", sort=order, axis=None, scale=alt.Scale(paddingInner=0.5, paddingOuter=0.1))
+    x = alt.X("amount:Q", title=f"Loan amount ({unit})")
+    bars = base.mark_bar(style="single").encode(x=x, y=y)
+    names_text = base.mark_text(align="left", baseline="bottom", dy=-8, fontSize=11).encode(
+        x=alt.datum(0), y=y, text="label:N"
+    )
+    amounts = base.mark_text(align="left", baseline="middle", dx=4, fontSize=11, fontWeight="bold").encode(
+        x=x, y=y, text="amount_label:N"
+    )
+    first, last = data["agreement_date_in_source"].iloc[0], data["agreement_date_in_source"].iloc[-1]
+    chart = alt.layer(bars, names_text, amounts).properties(
+        width=WIDTH,
+        height=38 * len(data),
+        title=alt.Title(
+            "JBIC loans to Russian recipients, 2002–2004",
+            subtitle="In order of agreement date (earliest at the top), with the purpose as printed.",
+        ),
+    )
+    big = data.loc[data["amount"].idxmax()]
+    small = data.loc[data["amount"].idxmin()]
+    description = (
+        f"Horizontal bars of {len(data)} JBIC loans to Russian recipients in order of agreement date, "
+        f"{first} to {last}, in {unit}. The largest is {_num(big['amount'])} to {big['recipient']} "
+        f"({big['agreement_date_in_source']}) and the smallest {_num(small['amount'])} to {small['recipient']} "
+        f"({small['agreement_date_in_source']}); together they total {_num(round(float(data['amount'].sum()), 6))}."
+    )
+    return ChartDef(
+        id="jbic-loans",
+        title="JBIC loans to Russian recipients, 2002–2004",
+        description=description,
+        caption=_caption(tables, data, unit),
+        resources=("jbic_loans",),
+        unit=unit,
+        chart=chart,
+        data=data,
+    )
+
+
+_BUILDERS = (
+    _chart_trade_1998_2005,
+    _chart_trade_totals,
+    _chart_far_east,
+    _chart_investment,
+    _chart_plan_documents,
+    _chart_jbic,
+)
+
+
+# --------------------------------------------------------------------------
+# Theme, rendering, post-processing
+# --------------------------------------------------------------------------
+
+
+def theme_config(variant: str) -> dict:
+    """Vega-Lite config for the 'light' or 'dark' variant (all colours here)."""
+    p = _PALETTES[variant]
+    first = p["category"][0]
+    return {
+        "background": p["background"],
+        "font": FONT,
+        "padding": 8,
+        "aria": False,
+        "view": {"stroke": None, "continuousWidth": WIDTH, "continuousHeight": 300},
+        "title": {
+            "color": p["text"],
+            "subtitleColor": p["muted"],
+            "anchor": "start",
+            "fontSize": 16,
+            "fontWeight": "bold",
+            "subtitleFontSize": 12,
+            "offset": 10,
+        },
+        "axis": {
+            "labelColor": p["text"],
+            "titleColor": p["text"],
+            "domainColor": p["axis"],
+            "tickColor": p["axis"],
+            "gridColor": p["grid"],
+            "labelFontSize": 11,
+            "titleFontSize": 12,
+            "titleFontWeight": "normal",
+            "labelLineHeight": 13,
+        },
+        "legend": {
+            "labelColor": p["text"],
+            "titleColor": p["text"],
+            "labelFontSize": 12,
+            "symbolStrokeWidth": 2,
+        },
+        "header": {"labelColor": p["text"], "titleColor": p["text"], "labelFontSize": 12},
+        "range": {"category": list(p["category"])},
+        "mark": {"color": first},
+        "text": {"color": p["text"]},
+        "style": {
+            "note": {"fill": p["muted"]},
+            "band": {"fill": p["band"]},
+            "share": {"color": p["category"][1], "stroke": p["category"][1], "fill": p["category"][1]},
+            "single": {"color": first, "fill": first},
+            "group-title": {"fill": p["text"]},
+            "guide-label": {"fill": p["text"]},
+            "guide-title": {"fill": p["text"]},
+        },
+    }
+
+
+def _spec_json(chart: alt.TopLevelMixin, variant: str) -> str:
+    spec = chart.to_dict()
+    config = dict(spec.get("config", {}))
+    config.update(theme_config(variant))
+    spec["config"] = config
+    spec.pop("$schema", None)
+    return json.dumps(spec, sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
+def finish_svg(svg: str, chart_id: str, variant: str, title: str, description: str) -> str:
+    """Stable ids, role/aria attributes and root <title>/<desc> for one SVG."""
+    prefix = f"{chart_id}-{variant}"
+    # vl-convert numbers clip paths with a process-wide counter: renumber
+    # them in document order under a chart- and variant-specific prefix.
+    ids: dict[str, str] = {}
+    for old in re.findall(r'\sid="([^"]+)"', svg):
+        ids.setdefault(old, f"{prefix}-{len(ids) + 1}")
+
+    def rename(match: re.Match) -> str:
+        old = match.group(2)
+        return f"{match.group(1)}{ids.get(old, old)}{match.group(3)}"
+
+    svg = re.sub(r'(\sid=")([^"]+)(")', rename, svg)
+    svg = re.sub(r"(url\(#)([^)]+)(\))", rename, svg)
+    svg = re.sub(r'(href="#)([^"]+)(")', rename, svg)
+
+    root = re.match(r"\s*(<svg\b[^>]*?)(/?>)", svg)
+    if root is None:
+        raise ValueError("no root <svg> element")
+    title_id, desc_id = f"{prefix}-title", f"{prefix}-desc"
+    opening = re.sub(r'\s(role|aria-labelledby|aria-label)="[^"]*"', "", root.group(1))
+    opening += f' role="img" aria-labelledby="{title_id} {desc_id}">'
+    head = f'<title id="{title_id}">{escape(title)}</title><desc id="{desc_id}">{escape(description)}</desc>'
+    out = opening + head + svg[root.end():]
+    if not out.endswith("\n"):
+        out += "\n"
+    return out
+
+
+def _format_column(series: pd.Series) -> list[str]:
+    """Cells as text: NA -> '', floats with the column's decimals, ints plain."""
+    values = list(series)
+    if pd.api.types.is_bool_dtype(series):
+        return ["" if _is_missing(v) else ("true" if v else "false") for v in values]
+    if pd.api.types.is_float_dtype(series):
+        decimals = 0
+        for v in values:
+            if not _is_missing(v) and not float(v).is_integer():
+                decimals = max(decimals, len(repr(float(v)).split(".")[1]))
+        return ["" if _is_missing(v) else f"{float(v):.{decimals}f}" for v in values]
+    if pd.api.types.is_integer_dtype(series):
+        return ["" if _is_missing(v) else str(int(v)) for v in values]
+    return ["" if _is_missing(v) else str(v) for v in values]
+
+
+def _table(data: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    columns = [str(c) for c in data.columns]
+    cells = [_format_column(data[c]) for c in data.columns]
+    return columns, [list(row) for row in zip(*cells)]
+
+
+def _csv_text(columns: list[str], rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _write(path: pathlib.Path, text: str) -> None:
+    path.write_bytes(text.encode("utf-8"))
+
+
+def render_all(tables: dict[str, pd.DataFrame], out_dir: pathlib.Path) -> list[dict]:
+    """Render every chart into ``out_dir``; return their metadata in a fixed order."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for build in _BUILDERS:
+        chart = build(tables)
+        files = {}
+        for variant in VARIANTS:
+            svg = vlc.vegalite_to_svg(_spec_json(chart.chart, variant))
+            name = f"{chart.id}.{variant}.svg"
+            _write(out_dir / name, finish_svg(svg, chart.id, variant, chart.title, chart.description))
+            files[variant] = name
+        columns, rows = _table(chart.data)
+        csv_name = f"{chart.id}.csv"
+        _write(out_dir / csv_name, _csv_text(columns, rows))
+        results.append(
+            {
+                "id": chart.id,
+                "title": chart.title,
+                "description": chart.description,
+                "caption": chart.caption,
+                "resources": list(chart.resources),
+                "unit": chart.unit,
+                "svg_light": files["light"],
+                "svg_dark": files["dark"],
+                "csv": csv_name,
+                "columns": columns,
+                "rows": rows,
+            }
+        )
+    return results

@@ -1,0 +1,52 @@
+"""MkDocs hooks (thin): nav entries for the generated dataset pages, and regeneration in `serve`.
+
+The pipeline (scripts.build) does all the work; this only calls it and reads what it wrote.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+_state = {"command": None, "builds": 0}
+
+
+def on_startup(command, dirty):
+    _state["command"] = command
+
+
+def on_config(config):
+    ctx_path = Path(os.environ.get("JRE_BUILD", ROOT / "build")) / "context.json"
+    if not ctx_path.exists():
+        raise PluginError("build/context.json is missing: run `make site` or `make serve` (they generate the pages first).")
+    datasets = json.loads(ctx_path.read_text(encoding="utf-8"))["datasets_nav"]
+    nav = []
+    for item in config["nav"] or []:
+        if isinstance(item, dict) and "Data" in item:
+            section = [e for e in item["Data"] if not (isinstance(e, dict) and "Datasets" in e)]
+            i = next(i for i, e in enumerate(section) if "datasets/index.md" in (e.values() if isinstance(e, dict) else [e]))
+            item = {"Data": section[: i + 1] + [{"Datasets": datasets}] + section[i + 1:]}
+        nav.append(item)
+    config["nav"] = nav
+    return config
+
+
+def on_pre_build(config):
+    """In `mkdocs serve`, regenerate from datapackage/ and docs/ before each rebuild."""
+    _state["builds"] += 1
+    if _state["command"] != "serve" or (_state["builds"] == 1 and os.environ.get("JRE_PIPELINE_DONE")):
+        return
+    from scripts.build import generate
+    from scripts.problems import PipelineError
+
+    try:
+        generate()
+    except PipelineError as e:
+        raise PluginError(e.report()) from None

@@ -1,0 +1,260 @@
+"""Stage 3: everything the site shows that comes from the data, as files for build/docs.
+
+`collect` returns {relative path: content} for: the hand-written docs/ tree (copied as is),
+the data catalog, one page per resource, the sources and data-quality pages, the charts (from
+scripts.charts), the downloads (from scripts.release), the navigation and build/context.json
+for the macros. Generated pages switch macros off (`render_macros: false`) and every data
+value goes through scripts.escape.text, so a cell is always shown as literal text.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from scripts.escape import attr, text
+
+PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
+LONG_TEXT = 160  # cells longer than this are shown in a smaller font
+
+CHECK_STATUS = {"pass": "✅ Passes", "discrepancy": "⚠️ Source discrepancies (documented)", "fail": "❌ Fails"}
+
+
+# ---------------------------------------------------------------- helpers
+
+def front_matter(title: str, description: str, **extra) -> str:
+    meta = {"title": title, "description": description, "render_macros": False, **extra}
+    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=True, width=1000) + "---\n\n"
+
+
+def html_table(columns: list[str], rows: list[list], caption: str = "", numeric: set[str] | None = None, header_labels: list[str] | None = None) -> str:
+    numeric = numeric or set()
+    cap = f"<caption>{text(caption)}</caption>" if caption else ""
+    labels = header_labels or columns
+    head = "".join(f'<th scope="col">{text(c)}</th>' for c in labels)
+    body = []
+    for r in rows:
+        cells = []
+        for c, v in zip(columns, r):
+            cls = ' class="num"' if c in numeric else (' class="long"' if len(str(v)) > LONG_TEXT else "")
+            cells.append(f"<td{cls}>{text(v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<div class="table-wrap" tabindex="0" role="region" aria-label="{attr(caption or "table")}"><table>{cap}<thead><tr>{head}</tr></thead><tbody>' + "".join(body) + "</tbody></table></div>\n"
+
+
+def source_label(src: dict) -> str:
+    if src["kind"] == "document":
+        who = "Policy brief" if src["author"] == "not stated" else src["author"].split()[-1]
+        return f"{who} ({src['year']})"
+    return src["author"]
+
+
+def sources_index(pkg) -> dict[str, dict]:
+    return {r["source_id"]: r for r in pkg.raw["sources"].to_dict("records")}
+
+
+def numeric_fields(resource: dict) -> set[str]:
+    return {f["name"] for f in resource["schema"]["fields"] if f["type"] in ("number", "integer", "year")}
+
+
+def constraints_text(field: dict, pk: list[str]) -> str:
+    c = field.get("constraints", {})
+    parts = []
+    if field["name"] in pk:
+        parts.append("primary key")
+    for k in ("required", "unique"):
+        if c.get(k):
+            parts.append(k)
+    for k in ("minimum", "maximum", "minLength", "maxLength", "pattern"):
+        if k in c:
+            parts.append(f"{k} {c[k]}")
+    if "enum" in c:
+        parts.append("one of: " + ", ".join(map(str, c["enum"])))
+    return "; ".join(parts)
+
+
+def resource_provenance(pkg, name: str) -> list[tuple[str, str]]:
+    raw = pkg.raw[name]
+    if "source_id" not in raw.columns:
+        return []
+    pairs = set()
+    for cols in (("source_id", "locator"), ("primary_source_id", "locator")):
+        if all(c in raw.columns for c in cols):
+            pairs |= {(s, loc) for s, loc in zip(raw[cols[0]], raw[cols[1]]) if s}
+    return sorted(pairs)
+
+
+# ---------------------------------------------------------------- pages
+
+def dataset_page(pkg, resource: dict, charts: list[dict], version: str) -> str:
+    name = resource["name"]
+    raw = pkg.raw[name]
+    srcs = sources_index(pkg)
+    fields = resource["schema"]["fields"]
+    pk = resource["schema"].get("primaryKey", [])
+    out = [front_matter(resource["title"], resource["description"][:300])]
+    out.append(f"# {text(resource['title'])}\n\n")
+    out.append(f'<p class="lead">{text(resource["description"])}</p>\n\n')
+    facts = [("Resource", f"<code>{text(name)}</code>"), ("Rows", str(len(raw))),
+             ("Period", text(resource.get("temporalCoverage", "not applicable"))),
+             ("Geography", text(resource.get("spatialCoverage", "not applicable"))),
+             ("Package version", text(version)), ("Licence", "CC BY 4.0 (data); see Sources for the documents' own terms")]
+    out.append('<dl class="dataset-facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>\n\n")
+    out.append("## Download\n\n")
+    out.append(f'<ul class="downloads"><li><a href="../../downloads/latest/data/{attr(name)}.csv" download>{text(name)}.csv</a> (this table, UTF-8 CSV)</li>'
+               f'<li><a href="../../downloads/latest/datapackage.json">datapackage.json</a> (descriptor with every schema)</li></ul>\n\n')
+    for ch in charts:
+        out.append(f"## Chart: {text(ch['title'])}\n\n" + chart_figure(ch, "../../") + "\n")
+    out.append("## Data\n\n")
+    rows = raw.values.tolist()
+    shown = rows[:PREVIEW_ROWS]
+    if len(rows) > len(shown):
+        out.append(f'<p class="preview-note">Showing the first {len(shown)} of {len(rows)} rows. <a href="../../downloads/latest/data/{attr(name)}.csv" download>Download the CSV</a> for the rest.</p>\n\n')
+    out.append(html_table(list(raw.columns), shown, caption=f"{resource['title']} ({len(rows)} rows)", numeric=numeric_fields(resource)))
+    out.append("\n## Schema\n\n")
+    schema_rows = [[f["name"], f["type"], f.get("unit", ""), f.get("description", ""), constraints_text(f, pk)] for f in fields]
+    out.append(html_table(["Field", "Type", "Unit", "Description", "Constraints"], schema_rows, caption=f"Fields of {name}"))
+    fks = resource["schema"].get("foreignKeys", [])
+    if fks:
+        items = "".join(f"<li><code>{text(', '.join(fk['fields']))}</code> → <a href=\"../{attr(fk['reference']['resource'])}/\">{text(fk['reference']['resource'])}</a>.<code>{text(', '.join(fk['reference']['fields']))}</code></li>" for fk in fks)
+        out.append(f"\n<p>Foreign keys:</p><ul>{items}</ul>\n")
+    prov = resource_provenance(pkg, name)
+    if prov:
+        out.append("\n## Sources\n\n")
+        items = "".join(f'<li><a href="../../sources/#{attr(s)}">{text(source_label(srcs[s]))}</a>: {text(loc)}</li>' for s, loc in prov)
+        out.append(f"<ul class=\"provenance\">{items}</ul>\n")
+    return "".join(out)
+
+
+def chart_figure(ch: dict, prefix: str) -> str:
+    """A chart as a figure: light and dark SVG, caption, the data as a table, and its CSV."""
+    table = html_table(ch["columns"], ch["rows"], caption=f"Data behind the chart: {ch['title']}")
+    return (f'<figure class="chart" id="chart-{attr(ch["id"])}">'
+            f'<img src="{prefix}assets/charts/{attr(ch["svg_light"])}#only-light" alt="{attr(ch["description"])}" width="640">'
+            f'<img src="{prefix}assets/charts/{attr(ch["svg_dark"])}#only-dark" alt="{attr(ch["description"])}" width="640">'
+            f'<figcaption>{text(ch["caption"])} <a href="{prefix}assets/charts/{attr(ch["csv"])}" download>Chart data (CSV)</a></figcaption></figure>\n'
+            f'<details class="chart-data"><summary>Data behind this chart</summary>\n{table}</details>\n')
+
+
+def catalog_page(pkg, version: str) -> str:
+    rows = []
+    for r in pkg.descriptor["resources"]:
+        rows.append(f'<tr><td><a href="{attr(r["name"])}/">{text(r["title"])}</a></td><td><code>{text(r["name"])}</code></td>'
+                    f'<td class="num">{len(pkg.raw[r["name"]])}</td><td>{text(r.get("temporalCoverage", ""))}</td>'
+                    f'<td><a href="../downloads/latest/data/{attr(r["name"])}.csv" download>CSV</a></td></tr>')
+    table = ('<div class="table-wrap" tabindex="0" role="region" aria-label="Datasets"><table><caption>Datasets in the package</caption>'
+             '<thead><tr><th scope="col">Dataset</th><th scope="col">Resource</th><th scope="col">Rows</th><th scope="col">Period</th><th scope="col">Download</th></tr></thead><tbody>'
+             + "".join(rows) + "</tbody></table></div>\n")
+    d = pkg.descriptor
+    return (front_matter("Data catalog", "Every dataset of the Japan–Russia economic cooperation data package, with downloads.")
+            + "# Data catalog\n\n"
+            + f'<p class="lead">{text(d["description"])}</p>\n\n'
+            + f"<p>Package <code>{text(d['name'])}</code>, version <strong>{text(version)}</strong>, licensed CC BY 4.0. "
+            + '<a href="../downloads/latest/datapackage.json">Descriptor (datapackage.json)</a>.</p>\n\n'
+            + table)
+
+
+def sources_page(pkg) -> str:
+    srcs = pkg.raw["sources"].to_dict("records")
+    cites = {}
+    for s in srcs:
+        if s["cited_by"]:
+            cites.setdefault(s["cited_by"], []).append(s)
+    out = [front_matter("Sources", "The three source documents and the statistical sources they cite."), "# Sources\n\n",
+           '<p class="lead">Every row in the package names the document it is transcribed from (<code>source_id</code>) and where in it (<code>locator</code>). '
+           "The documents are cited, not republished: only short passages are quoted.</p>\n\n"]
+    for s in srcs:
+        if s["kind"] != "document":
+            continue
+        out.append(f'<h2 id="{attr(s["source_id"])}">{text(source_label(s))}: {text(s["title"])}</h2>\n\n')
+        out.append(bib_dl(s))
+        for c in cites.get(s["source_id"], []):
+            out.append(f'<h3 id="{attr(c["source_id"])}">Cited: {text(c["author"])}</h3>\n\n' + bib_dl(c))
+    return "".join(out)
+
+
+def bib_dl(s: dict) -> str:
+    keys = [("author", "Author"), ("affiliation", "Affiliation"), ("title", "Title"), ("year", "Year"), ("date", "Date"),
+            ("publisher", "Published"), ("translation_note", "Translation"), ("cited_locator", "Cited at"),
+            ("accessed", "Accessed (by the citing document)"), ("notes", "Notes"), ("source_id", "source_id")]
+    items = "".join(f"<dt>{k}</dt><dd>{text(s[f])}</dd>" for f, k in keys if s.get(f))
+    return f'<dl class="bib">{items}</dl>\n\n'
+
+
+def quality_page(pkg, checks: dict) -> str:
+    srcs = sources_index(pkg)
+    out = [front_matter("Data quality", "Every check run on the data, its result, and every discrepancy in the sources."), "# Data quality\n\n",
+           '<p class="lead">These checks run on every build. Differences that the sources themselves contain are published here and never corrected in the data; '
+           "a difference that is not documented stops the build.</p>\n\n"]
+    summary = [[c["title"], CHECK_STATUS[c["status"]], c["compared"], len(c["findings"])] for c in checks["checks"]]
+    out.append(html_table(["Check", "Result", "Comparisons", "Differences"], summary, caption="Summary of checks", numeric={"Comparisons", "Differences"}))
+    for c in checks["checks"]:
+        out.append(f'\n<h2 id="{attr(c["id"])}">{text(c["title"])}</h2>\n\n<p><strong>{text(CHECK_STATUS[c["status"]])}</strong>. {text(c["method"])}</p>\n\n')
+        if c["findings"] and c["id"] == "conflicting-values":
+            for f in c["findings"]:
+                vals = f.get("values", [])
+                rows = [[source_label(srcs[v["source_id"]]), v["value"], v["locator"]] for v in vals]
+                out.append(html_table(["Source", "Value as printed", "Locator"], rows, caption=f["description"]))
+                out.append(f"<p>{text(f['explanation'])}</p>\n")
+        elif c["findings"]:
+            rows = [[f["description"], f.get("printed", ""), f.get("computed", ""), f.get("difference", ""), f["explanation"]] for f in c["findings"]]
+            out.append(html_table(["What", "Printed", "Computed", "Difference", "Explanation"], rows, caption=f"Differences found by: {c['title']}", numeric={"Printed", "Computed", "Difference"}))
+    out.append('\n<h2 id="notes">Editorial notes and translation corrections</h2>\n\n')
+    rows = [[source_label(srcs[n["source_id"]]), n["locator"], n["note"]] for n in checks["notes"]]
+    out.append(html_table(["Source", "Locator", "Note"], rows, caption="Observations on the sources"))
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- navigation and context
+
+def dataset_nav(pkg) -> list[dict]:
+    """Nav entries for the dataset pages; the mkdocs hook puts them under Data."""
+    return [{r["title"]: f"datasets/{r['name']}.md"} for r in pkg.descriptor["resources"]]
+
+
+def context(pkg, checks: dict, charts: list[dict]) -> dict:
+    """What the macros may read: each table by primary key, the sources, the charts, the checks."""
+    tables = {}
+    for r in pkg.descriptor["resources"]:
+        pk = r["schema"].get("primaryKey", [])
+        rows = pkg.raw[r["name"]].to_dict("records")
+        tables[r["name"]] = {"title": r["title"], "primaryKey": pk, "rows": {"/".join(str(row[k]) for k in pk): row for row in rows}}
+    srcs = {s: {"label": source_label(v), **v} for s, v in sources_index(pkg).items()}
+    return {"version": pkg.descriptor["version"], "tables": tables, "sources": srcs,
+            "charts": {c["id"]: c for c in charts}, "checks": {c["id"]: c for c in checks["checks"]},
+            "datasets_nav": dataset_nav(pkg)}
+
+
+def collect(pkg, checks: dict, root: Path, build: Path) -> tuple[dict[str, bytes | str], dict]:
+    """(files for build/docs, context for the macros and the nav hook)."""
+    from scripts import charts as charts_mod
+
+    version = pkg.descriptor["version"]
+    files: dict[str, bytes | str] = {}
+    for p in sorted((root / "docs").rglob("*")):
+        if p.is_file():
+            files[p.relative_to(root / "docs").as_posix()] = p.read_bytes()
+    chart_dir = build / "charts"
+    chart_meta = charts_mod.render_all(pkg.tables, chart_dir)
+    for ch in chart_meta:
+        for key in ("svg_light", "svg_dark", "csv"):
+            files[f"assets/charts/{ch[key]}"] = (chart_dir / ch[key]).read_bytes()
+    by_resource: dict[str, list[dict]] = {}
+    for ch in chart_meta:
+        for r in ch["resources"]:
+            by_resource.setdefault(r, []).append(ch)
+    files["datasets/index.md"] = catalog_page(pkg, version)
+    for r in pkg.descriptor["resources"]:
+        files[f"datasets/{r['name']}.md"] = dataset_page(pkg, r, by_resource.get(r["name"], []), version)
+    files["sources.md"] = sources_page(pkg)
+    files["quality.md"] = quality_page(pkg, checks)
+    files.update(downloads(pkg))
+    return files, context(pkg, checks, chart_meta)
+
+
+def downloads(pkg) -> dict[str, bytes]:
+    """Current files under downloads/latest/ (versioned releases: scripts.release)."""
+    out = {"downloads/latest/datapackage.json": (pkg.root / "datapackage.json").read_bytes()}
+    for r in pkg.descriptor["resources"]:
+        out[f"downloads/latest/{r['path']}"] = (pkg.root / r["path"]).read_bytes()
+    return out

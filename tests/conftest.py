@@ -1,0 +1,46 @@
+"""Shared fixtures: a scratch copy of the package, CSV editing, and the pipeline run as a reader would."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "datapackage"
+
+
+@pytest.fixture
+def pkg_copy(tmp_path) -> Path:
+    """A writable copy of datapackage/ to break on purpose."""
+    dest = tmp_path / "datapackage"
+    shutil.copytree(PACKAGE, dest)
+    return dest
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def set_cell(path: Path, line: int, field: str, value: str) -> None:
+    """Set one cell; `line` is the 1-based line in the file (header = 1)."""
+    rows = read_rows(path)
+    rows[line - 1][rows[0].index(field)] = value
+    write_rows(path, rows)
+
+
+def run_pipeline(*args: str, build: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m scripts.build ...` as the Makefile does, with its own build directory."""
+    full_env = {**os.environ, "JRE_BUILD": str(build), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "scripts.build", *args], cwd=ROOT, env=full_env, capture_output=True, text=True)
