@@ -44,3 +44,17 @@ def run_pipeline(*args: str, build: Path, env: dict | None = None) -> subprocess
     """Run `python -m scripts.build ...` as the Makefile does, with its own build directory."""
     full_env = {**os.environ, "JRE_BUILD": str(build), **(env or {})}
     return subprocess.run([sys.executable, "-m", "scripts.build", *args], cwd=ROOT, env=full_env, capture_output=True, text=True)
+
+
+def build_site(tmp: Path, package: Path = PACKAGE) -> Path:
+    """Build the whole site from `package` into tmp/site (own build dir); fail with the log."""
+    site = tmp / "site"
+    proc = run_pipeline("site", "--package", str(package), "--site-dir", str(site), build=tmp / "build")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return site
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The real package's site, built once per test session."""
+    return build_site(tmp_path_factory.mktemp("real"))
