@@ -114,22 +114,50 @@ class ChartDef:
 
 
 def _is_missing(value) -> bool:
+    if isinstance(value, str):
+        return value == ""
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 
 
-def _num(value) -> str:
-    """A number as in the data, for prose: shortest form, thousands commas."""
+def _text(column: pd.Series) -> pd.Series:
+    """A text column as plain str, missing values as '' (never '<NA>' or 'nan')."""
+    return pd.Series(["" if _is_missing(v) else str(v) for v in column], index=column.index, dtype=object)
+
+
+def _decimals(values) -> int:
+    """Decimal places needed to write every value of a column exactly."""
+    decimals = 0
+    for value in values:
+        if not _is_missing(value) and not float(value).is_integer():
+            decimals = max(decimals, len(repr(float(value)).split(".")[1]))
+    return decimals
+
+
+def _num(value, decimals: int | None = None) -> str:
+    """A number for prose, with thousands commas; by default its shortest exact form."""
     value = float(value)
-    if value.is_integer():
-        return f"{int(value):,}"
-    return f"{value:,}"
+    if decimals is None:
+        decimals = _decimals([value])
+    return f"{value:,.{decimals}f}"
 
 
-def _pct(value) -> str:
-    return f"{_num(value)}%"
+def _pct(value, decimals: int | None = None) -> str:
+    return f"{_num(value, decimals)}%"
+
+
+def _vega_number(field: str, decimals: int) -> str:
+    """Vega expression writing a field with fixed decimals (as in the CSV)."""
+    return f"format(datum.{field}, '.{decimals}f')"
+
+
+def _plural_join(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _source_label(source_id: str) -> str:
@@ -161,7 +189,9 @@ def _merge_locators(locators) -> str:
                 parts.append(part)
     paras = [re.fullmatch(r"para\. (\d+)", p) for p in parts]
     if len(parts) > 1 and all(paras):
-        numbers = sorted(int(m.group(1)) for m in paras)
+        numbers = sorted({int(m.group(1)) for m in paras})
+        if numbers == list(range(numbers[0], numbers[-1] + 1)):
+            return f"paras. {numbers[0]}–{numbers[-1]}"
         return "paras. " + ", ".join(str(n) for n in numbers)
     return "; ".join(parts)
 
@@ -187,6 +217,38 @@ def _year_of(date_text: str) -> int:
     return int(str(date_text)[:4])
 
 
+def _labelled_bars(data: pd.DataFrame, key: str, order: list, label: str, value: str, value_label: str, x_title: str):
+    """Horizontal bars with a text line above each bar and the value at its end.
+
+    ``label`` and ``value_label`` are Vega expressions on the row; long
+    labels fit because they run above the bar instead of in an axis.
+    """
+    step, bar = 44, 18
+    base = alt.Chart(data).transform_calculate(label=label, value_label=value_label)
+    y = alt.Y(
+        f"{key}:N",
+        sort=order,
+        axis=None,
+        scale=alt.Scale(paddingInner=1 - bar / step, paddingOuter=0.4),
+    )
+    x = alt.X(f"{value}:Q", title=x_title, axis=alt.Axis(tickCount=6))
+    bars = base.mark_bar(style="single").encode(x=x, y=y)
+    names = base.mark_text(align="left", baseline="bottom", dy=-(bar // 2 + 3), fontSize=12).encode(
+        x=alt.datum(0), y=y, text="label:N"
+    )
+    values = base.mark_text(align="left", baseline="middle", dx=5, fontSize=12, fontWeight="bold").encode(
+        x=x, y=y, text="value_label:N"
+    )
+    return alt.layer(bars, names, values).properties(height=alt.Step(step))
+
+
+def _fit(chart, title: alt.Title):
+    """A single-view chart fitted to WIDTH pixels, padding included."""
+    return chart.properties(
+        width=WIDTH, title=title, autosize=alt.AutoSizeParams(type="fit-x", contains="padding")
+    )
+
+
 # --------------------------------------------------------------------------
 # Charts: one pure function per chart, tables -> ChartDef
 # --------------------------------------------------------------------------
@@ -202,25 +264,26 @@ def _chart_trade_1998_2005(tables: dict) -> ChartDef:
     ]
     data = pd.DataFrame(
         {
-            "period": rows["period"].astype(str),
+            "period": _text(rows["period"]),
             "period_label": [
                 f"{str(s)[:4]} H1 (first half only)" if t == "half-year" else str(p)
                 for p, t, s in zip(rows["period"], rows["period_type"], rows["period_start"])
             ],
             "partial": (rows["period_type"] != "year").astype(bool),
-            "flow": rows["flow"].astype(str),
+            "flow": _text(rows["flow"]),
             "flow_label": rows["flow"].map(_FLOW_LABELS).astype(str),
-            "reporter": rows["reporter"].astype(str),
-            "partner": rows["partner"].astype(str),
+            "reporter": _text(rows["reporter"]),
+            "partner": _text(rows["partner"]),
             "value": rows["value"].astype(float),
-            "unit": rows["unit"].astype(str),
-            "source_id": rows["source_id"].astype(str),
-            "locator": rows["locator"].astype(str),
-            "primary_source_id": rows["primary_source_id"].astype(str),
+            "unit": _text(rows["unit"]),
+            "source_id": _text(rows["source_id"]),
+            "locator": _text(rows["locator"]),
+            "primary_source_id": _text(rows["primary_source_id"]),
         }
     ).sort_values(["period", "flow"], kind="stable").reset_index(drop=True)
 
     unit = str(data["unit"].iloc[0])
+    decimals = _decimals(data["value"])
     order = list(dict.fromkeys(data["period_label"]))
     flows = [_FLOW_LABELS[f] for f in ("export", "import")]
     base = alt.Chart(data)
@@ -243,8 +306,12 @@ def _chart_trade_1998_2005(tables: dict) -> ChartDef:
         color=alt.Color("flow_label:N", sort=flows, title=None, legend=alt.Legend(orient="top")),
         opacity=alt.condition("datum.partial", alt.value(0.6), alt.value(1.0)),
     )
+    # Partial-period bars also get a dashed outline in the text colour.
+    outline = base.transform_filter("datum.partial").mark_bar(style="outline", filled=False).encode(
+        x=x, xOffset=alt.XOffset("flow_label:N", sort=flows), y="value:Q"
+    )
     labels = (
-        base.transform_calculate(label="toString(datum.value)")
+        base.transform_calculate(label=_vega_number("value", decimals))
         .mark_text(dy=-4, baseline="bottom", fontSize=10)
         .encode(
             x=x,
@@ -253,10 +320,9 @@ def _chart_trade_1998_2005(tables: dict) -> ChartDef:
             text="label:N",
         )
     )
-    chart = alt.layer(band, bars, labels).properties(
-        width=WIDTH,
-        height=300,
-        title=alt.Title(
+    chart = _fit(
+        alt.layer(band, bars, outline, labels).properties(height=300),
+        alt.Title(
             "Russia–Japan trade, 1998 to first half of 2005",
             subtitle="Russia's exports to and imports from Japan. The 2005 bars cover January–June only.",
         ),
@@ -264,7 +330,7 @@ def _chart_trade_1998_2005(tables: dict) -> ChartDef:
 
     def value(period_label, flow):
         hit = data[(data["period_label"] == period_label) & (data["flow"] == flow)]
-        return _num(hit["value"].iloc[0])
+        return _num(hit["value"].iloc[0], decimals)
 
     full = [p for p, partial in zip(data["period_label"], data["partial"]) if not partial]
     first, last = full[0], full[-1]
@@ -297,17 +363,15 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
     data = pd.DataFrame(
         {
             "year": [_year_of(s) for s in rows["period_start"]],
-            "period": rows["period"].astype(str),
-            "period_type": rows["period_type"].astype(str),
+            "period": _text(rows["period"]),
+            "period_type": _text(rows["period_type"]),
             "partial": (rows["period_type"] != "year").astype(bool),
             "value": rows["value"].astype(float),
-            "unit": rows["unit"].astype(str),
-            "source_id": rows["source_id"].astype(str),
+            "unit": _text(rows["unit"]),
+            "source_id": _text(rows["source_id"]),
             "source_label": rows["source_id"].map(_source_label).astype(str),
-            "locator": rows["locator"].astype(str),
-            "primary_source_id": rows["primary_source_id"].astype(object).where(
-                rows["primary_source_id"].notna(), None
-            ),
+            "locator": _text(rows["locator"]),
+            "primary_source_id": _text(rows["primary_source_id"]),
         }
     )
     first_year = data.groupby("source_id")["year"].min()
@@ -318,9 +382,9 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
         .drop(columns="_order")
         .reset_index(drop=True)
     )
-    data["primary_source_id"] = data["primary_source_id"].fillna("").astype(str)
 
     unit = str(data["unit"].iloc[0])
+    decimals = _decimals(data["value"])
     legend_order = [_source_label(s) for s in source_order]
     lo, hi = int(data["year"].min()), int(data["year"].max())
     x = alt.X(
@@ -330,24 +394,22 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
         axis=alt.Axis(format="d", values=list(range(lo, hi + 1, 2)), labelAngle=0),
     )
     y = alt.Y("value:Q", title=f"Trade turnover ({unit})")
-    color = alt.Color("source_label:N", sort=legend_order, title=None, legend=alt.Legend(orient="top"))
-    shape = alt.Shape(
-        "source_label:N",
-        sort=legend_order,
-        title=None,
-        scale=alt.Scale(domain=legend_order, range=["circle", "square", "triangle-up", "diamond", "cross"][: len(legend_order)]),
-    )
+    # Same explicit domain on both channels so Vega-Lite merges the legends.
+    legend = alt.Legend(orient="top")
+    color = alt.Color("source_label:N", scale=alt.Scale(domain=legend_order), title=None, legend=legend)
+    shape = alt.Shape("source_label:N", scale=alt.Scale(domain=legend_order), title=None, legend=legend)
     base = alt.Chart(data)
-    full = base.transform_filter("!datum.partial").mark_point(filled=True, size=80, opacity=1).encode(
-        x=x, y=y, color=color, shape=shape
-    )
-    partial = base.transform_filter("datum.partial").mark_point(
-        filled=False, size=80, strokeWidth=2, opacity=1
-    ).encode(x=x, y=y, color=color, shape=shape)
+    points = base.mark_point(filled=True, size=90, opacity=1).encode(x=x, y=y, color=color, shape=shape)
+    # A partial period gets a hollow marker: a background-coloured centre
+    # drawn over its point (no encoding of its own, so no extra legend).
+    hollow = base.transform_filter("datum.partial").mark_point(
+        style="hollow", filled=True, size=28, opacity=1, shape="circle"
+    ).encode(x=x, y=y)
     # Value labels: right of the point; where two sources give the same year,
     # the lower value goes right and the higher left so both stay readable.
     labelled = base.transform_joinaggregate(n="count()", top="max(value)", groupby=["year"]).transform_calculate(
-        label="toString(datum.value) + (datum.partial ? ' (' + datum.period + ', first half only)' : '')",
+        label=_vega_number("value", decimals)
+        + " + (datum.partial ? ' (' + replace(datum.period, '-', ' ') + ', first half only)' : '')",
         left="datum.n > 1 && datum.value == datum.top",
     )
     labels_right = (
@@ -360,12 +422,12 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
         .mark_text(fontSize=11, baseline="middle", align="right", dx=-9)
         .encode(x=x, y=y, text="label:N")
     )
-    chart = alt.layer(full, partial, labels_right, labels_left).properties(
-        width=WIDTH,
-        height=320,
-        title=alt.Title(
-            "Russia–Japan trade turnover in all sources, 1998–2016",
-            subtitle="Each point is a total as printed; where the sources disagree both values are shown.",
+    title = f"Russia–Japan trade turnover in all sources, {lo}–{hi}"
+    chart = _fit(
+        alt.layer(points, hollow, labels_right, labels_left).properties(height=320),
+        alt.Title(
+            title,
+            subtitle="Each point is a total as printed; where the sources disagree, both values are shown.",
         ),
     )
 
@@ -376,26 +438,26 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
     others = whole[(whole["source_id"] != source_order[0]) & ~whole["year"].isin(conflict_years)]
     description = (
         f"Every Russia–Japan trade total in the three sources, {lo}–{hi}, in {unit}, coloured by source: "
-        f"{_source_cite(source_order[0])}'s series rises from {_num(first['value'].iloc[0])} in "
-        f"{first['year'].iloc[0]} to {_num(first['value'].iloc[-1])} in {first['year'].iloc[-1]}"
+        f"the {_source_label(source_order[0])} series rises from {_num(first['value'].iloc[0], decimals)} in "
+        f"{first['year'].iloc[0]} to {_num(first['value'].iloc[-1], decimals)} in {first['year'].iloc[-1]}"
     )
     if len(part):
         description += (
-            f", with {_num(part['value'].iloc[0])} for the first half of {part['year'].iloc[0]} only (hollow marker)"
+            f", with {_num(part['value'].iloc[0], decimals)} for the first half of {part['year'].iloc[0]} only (hollow marker)"
         )
     if len(others):
         description += ", and the later totals are " + " and ".join(
-            f"{_num(v)} ({y}, {_source_label(s)})" for v, y, s in zip(others["value"], others["year"], others["source_id"])
+            f"{_num(v, decimals)} ({y}, {_source_label(s)})" for v, y, s in zip(others["value"], others["year"], others["source_id"])
         )
     description += "."
     for year in conflict_years:
         group = whole[whole["year"] == year]
         description += f" For {year} the sources disagree: " + " and ".join(
-            f"{_source_cite(s)} gives {_num(v)}" for s, v in zip(group["source_id"], group["value"])
+            f"{_source_cite(s)} gives {_num(v, decimals)}" for s, v in zip(group["source_id"], group["value"])
         ) + ", drawn as separate points."
     return ChartDef(
         id="trade-totals-all-sources",
-        title="Russia–Japan trade turnover in all sources, 1998–2016",
+        title=title,
         description=description,
         caption=_caption(
             tables, data, unit, "The 2005 value covers the first half of the year only. Both 2013 values are as printed."
@@ -412,21 +474,21 @@ def _chart_far_east(tables: dict) -> ChartDef:
     regions = tables.get("regions")
     names = {}
     if regions is not None:
-        names = dict(zip(regions["region_code"].astype(str), regions["name"].astype(str)))
+        names = dict(zip(_text(regions["region_code"]), _text(regions["name"])))
     region_label = [names.get(str(c), str(s)) for c, s in zip(fe["region_code"], fe["region_in_source"])]
     everything = pd.DataFrame(
         {
-            "region_code": fe["region_code"].astype(str),
+            "region_code": _text(fe["region_code"]),
             "region": region_label,
-            "region_in_source": fe["region_in_source"].astype(str),
+            "region_in_source": _text(fe["region_in_source"]),
             "year": fe["year"].astype("Int64"),
-            "flow": fe["flow"].astype(str),
+            "flow": _text(fe["flow"]),
             "flow_label": fe["flow"].map(_FLOW_LABELS).astype(str),
             "value": fe["value"].astype("Float64"),
-            "unit": fe["unit"].astype(str),
-            "source_id": fe["source_id"].astype(str),
-            "locator": fe["locator"].astype(str),
-            "primary_source_id": fe["primary_source_id"].astype(str),
+            "unit": _text(fe["unit"]),
+            "source_id": _text(fe["source_id"]),
+            "locator": _text(fe["locator"]),
+            "primary_source_id": _text(fe["primary_source_id"]),
         }
     )
     # Regions ordered by their 1998–2003 trade (largest first), ties by code.
@@ -443,6 +505,7 @@ def _chart_far_east(tables: dict) -> ChartDef:
     flows = [_FLOW_LABELS[f] for f in ("export", "import")]
     label_order = list(dict.fromkeys(data["region"]))
     years = sorted(set(data["year"]))
+    title = f"Far Eastern regions' trade with Japan, {years[0]}–{years[-1]}"
 
     # The chart draws the present values and, where the source prints '—',
     # a small 'n/a' marker (not a bar) so that gaps are not read as zero.
@@ -479,35 +542,43 @@ def _chart_far_east(tables: dict) -> ChartDef:
             columns=4,
             spacing={"row": 14, "column": 12},
         )
+        .resolve_axis(x="independent")
         .properties(
             title=alt.Title(
-                "Far Eastern regions' trade with Japan, 1998–2003",
+                title,
                 subtitle="Exports to and imports from Japan by region; 'n/a' marks a cell printed '—' (missing, not zero).",
             )
         )
     )
 
-    def cell(flow, pick):
-        rows = data[data["flow"] == flow]
-        row = rows.loc[rows["value"].idxmax()] if pick == "max" else None
-        return f"{row['region']} {_num(row['value'])} in {row['year']}"
+    decimals = _decimals(data["value"])
 
-    gap_text = "; ".join(
-        f"{region} {', '.join(str(int(y)) for y in sorted(set(g['year'])))} ({' and '.join(sorted(set(g['flow']) , key=lambda f: f != 'export'))})"
-        for region, g in missing.groupby("region", sort=False)
-    )
+    def largest(flow):
+        rows = data[data["flow"] == flow]
+        row = rows.loc[rows["value"].idxmax()]
+        noun = "exports" if flow == "export" else "imports"
+        return f"{row['region']}'s {noun} of {_num(row['value'], decimals)} in {row['year']}"
+
     description = (
         f"Small multiples of exports to and imports from Japan for {len(label_order)} Far Eastern regions, "
-        f"{years[0]}–{years[-1]}, in {unit}. The largest export value is {cell('export', 'max')} and the largest "
-        f"import value {cell('import', 'max')}."
+        f"{years[0]}–{years[-1]}, in {unit}; the largest values are {largest('export')} and {largest('import')}."
     )
     if len(missing):
+        gaps_by_cell = missing.groupby(["year", "region"], sort=False)["flow"].apply(
+            lambda f: "exports and imports" if set(f) == {"export", "import"} else f"{f.iloc[0]}s"
+        )
+        groups: dict[tuple[int, str], list[str]] = {}
+        for (year, region), flows_text in gaps_by_cell.items():
+            groups.setdefault((int(year), flows_text), []).append(region)
+        gap_text = "; ".join(
+            f"{flows_text} of {_plural_join(regions_)} in {year}" for (year, flows_text), regions_ in sorted(groups.items())
+        )
         description += (
             f" Cells printed '—' in the source ({gap_text}) are missing: they are left out, not drawn as zero."
         )
     return ChartDef(
         id="far-east-by-region",
-        title="Far Eastern regions' trade with Japan, 1998–2003",
+        title=title,
         description=description,
         caption=_caption(tables, data, unit, "Cells printed '—' in the source are left out (marked n/a)."),
         resources=("far_east_trade", "regions") if regions is not None else ("far_east_trade",),
@@ -525,13 +596,13 @@ def _chart_investment(tables: dict) -> ChartDef:
     part1 = pd.DataFrame(
         {
             "year": inv["year"].astype(int),
-            "series": inv["sector"].astype(str),
+            "series": _text(inv["sector"]),
             "series_label": inv["sector"].map(_SECTOR_LABELS).fillna(inv["sector_in_source"]).astype(str),
             "value": inv["value"].astype(float),
-            "unit": inv["unit"].astype(str),
-            "source_id": inv["source_id"].astype(str),
-            "locator": inv["locator"].astype(str),
-            "primary_source_id": inv["primary_source_id"].astype(str),
+            "unit": _text(inv["unit"]),
+            "source_id": _text(inv["source_id"]),
+            "locator": _text(inv["locator"]),
+            "primary_source_id": _text(inv["primary_source_id"]),
             "resource": "investment_by_sector",
         }
     )
@@ -542,10 +613,10 @@ def _chart_investment(tables: dict) -> ChartDef:
             "series": "share_of_mining",
             "series_label": "Share of mining (printed)",
             "value": share["share_of_mining"].astype(float),
-            "unit": share["unit"].astype(str),
-            "source_id": share["source_id"].astype(str),
-            "locator": share["locator"].astype(str),
-            "primary_source_id": share["primary_source_id"].astype(str),
+            "unit": _text(share["unit"]),
+            "source_id": _text(share["source_id"]),
+            "locator": _text(share["locator"]),
+            "primary_source_id": _text(share["primary_source_id"]),
             "resource": "investment_mining_share",
         }
     )
@@ -557,37 +628,40 @@ def _chart_investment(tables: dict) -> ChartDef:
     money_unit = str(part1["unit"].iloc[0])
     sector_labels = [_SECTOR_LABELS[s] for s in sectors]
     years = sorted(set(data["year"]))
+    title = f"Japanese investment in Russia by sector, {years[0]}–{years[-1]}"
     x = alt.X("year:O", sort=years, title="Year", axis=alt.Axis(labelAngle=0))
     base = alt.Chart(data)
     amounts = base.transform_filter("datum.resource == 'investment_by_sector'")
     bars = amounts.mark_bar().encode(
         x=x,
         xOffset=alt.XOffset("series_label:N", sort=sector_labels),
-        y=alt.Y("value:Q", title=f"Investment ({money_unit})", axis=alt.Axis(format=",")),
+        y=alt.Y("value:Q", title=f"Investment ({money_unit})", axis=alt.Axis(format=",.0f", minExtent=48)),
         color=alt.Color("series_label:N", sort=sector_labels, title=None, legend=alt.Legend(orient="top")),
     )
     top = alt.layer(bars).properties(
-        width=WIDTH - 70,
+        width=WIDTH - 82,
         height=230,
         title=alt.Title("Investment by sector", fontSize=13, anchor="start"),
     )
     shares = base.transform_filter("datum.resource == 'investment_mining_share'")
-    y_share = alt.Y("value:Q", title="Mining share (percent)", scale=alt.Scale(domain=[0, 100]))
+    y_share = alt.Y(
+        "value:Q", title="Mining share (percent)", scale=alt.Scale(domain=[0, 100]), axis=alt.Axis(minExtent=48)
+    )
     line = shares.mark_line(style="share", point=False).encode(x=x, y=y_share)
     points = shares.mark_point(style="share", filled=True, size=50, opacity=1).encode(x=x, y=y_share)
     share_labels = (
-        shares.transform_calculate(label="toString(datum.value) + '%'")
+        shares.transform_calculate(label=_vega_number("value", _decimals(part2["value"])) + " + '%'")
         .mark_text(dy=-9, baseline="bottom", fontSize=11)
         .encode(x=x, y=y_share, text="label:N")
     )
     bottom = alt.layer(line, points, share_labels).properties(
-        width=WIDTH - 70,
+        width=WIDTH - 82,
         height=120,
         title=alt.Title("Share of mining in the total, as printed", fontSize=13, anchor="start"),
     )
     chart = alt.vconcat(top, bottom, spacing=18).properties(
         title=alt.Title(
-            "Japanese investment in Russia by sector, 2007–2013",
+            title,
             subtitle="Manufacturing and mining do not add up to the total: other sectors are not printed.",
         )
     )
@@ -596,6 +670,7 @@ def _chart_investment(tables: dict) -> ChartDef:
         hit = data[(data["series"] == series) & (data["year"] == year)]
         return hit["value"].iloc[0]
 
+    d, ds = _decimals(part1["value"]), _decimals(part2["value"])
     totals = data[data["series"] == "total"]
     peak = totals.loc[totals["value"].idxmax()]
     last = int(totals["year"].max())
@@ -603,15 +678,15 @@ def _chart_investment(tables: dict) -> ChartDef:
     smax = shares_df.loc[shares_df["value"].idxmax()]
     description = (
         f"Japanese investment in Russia, {years[0]}–{years[-1]}, in {money_unit}: the total peaked at "
-        f"{_num(peak['value'])} in {peak['year']} (mining {_num(val('mining', int(peak['year'])))}) and was "
-        f"{_num(val('total', last))} in {last}, when manufacturing ({_num(val('manufacturing', last))}) "
+        f"{_num(peak['value'], d)} in {peak['year']} (mining {_num(val('mining', int(peak['year'])), d)}) and was "
+        f"{_num(val('total', last), d)} in {last}, when manufacturing ({_num(val('manufacturing', last), d)}) "
         f"{'exceeded' if val('manufacturing', last) > val('mining', last) else 'trailed'} mining "
-        f"({_num(val('mining', last))}). The printed share of mining, shown in a second panel, was "
-        f"{_pct(smax['value'])} in {smax['year']} and {_pct(val('share_of_mining', last))} in {last}."
+        f"({_num(val('mining', last), d)}). The printed share of mining, shown in a second panel, was "
+        f"{_pct(smax['value'], ds)} in {smax['year']} and {_pct(val('share_of_mining', last), ds)} in {last}."
     )
     return ChartDef(
         id="investment-by-sector",
-        title="Japanese investment in Russia by sector, 2007–2013",
+        title=title,
         description=description,
         caption=_caption(
             tables, data, f"{money_unit}; share of mining in percent, as printed",
@@ -636,7 +711,7 @@ def _stated_plan_documents(tables: dict) -> int:
 def _chart_plan_documents(tables: dict) -> ChartDef:
     docs = tables["plan_documents"]
     points = tables["plan_points"]
-    names = dict(zip(points["point_number"].astype(int), points["name"].astype(str)))
+    names = dict(zip(points["point_number"].astype(int), _text(points["name"])))
     docs = docs[docs["documents"].notna()]
     data = pd.DataFrame(
         {
@@ -644,53 +719,48 @@ def _chart_plan_documents(tables: dict) -> ChartDef:
             "point_name": [names.get(int(n), f"Point {int(n)}") for n in docs["point_number"]],
             "documents": docs["documents"].astype(int),
             "unit": "documents",
-            "source_id": docs["source_id"].astype(str),
-            "locator": docs["locator"].astype(str),
+            "source_id": _text(docs["source_id"]),
+            "locator": _text(docs["locator"]),
         }
     )
     data = data.sort_values(["documents", "point_number"], ascending=[False, True], kind="stable")
     data = data.reset_index(drop=True)
     total = int(data["documents"].sum())
     stated = _stated_plan_documents(tables)
+    title = "Documents signed in December 2016, by point of the 8-point plan"
 
-    order = [f"{n}. {name}" for n, name in zip(data["point_number"], data["point_name"])]
-    base = alt.Chart(data).transform_calculate(
-        label="datum.point_number + '. ' + datum.point_name", count_label="toString(datum.documents)"
+    bars = _labelled_bars(
+        data,
+        key="point_number",
+        order=list(data["point_number"]),
+        label="'Point ' + datum.point_number + ': ' + datum.point_name",
+        value="documents",
+        value_label="toString(datum.documents)",
+        x_title="Documents signed (count)",
     )
-    y = alt.Y("label:N", sort=order, axis=None, scale=alt.Scale(paddingInner=0.5, paddingOuter=0.1))
-    x = alt.X("documents:Q", title="Documents signed (count)", axis=alt.Axis(tickMinStep=1, format="d"))
-    bars = base.mark_bar(style="single").encode(x=x, y=y)
-    names_text = base.mark_text(align="left", baseline="bottom", dy=-8, fontSize=11).encode(
-        x=alt.datum(0), y=y, text="label:N"
+    chart = _fit(
+        bars,
+        alt.Title(title, subtitle=f"Sorted by count. The eight counts add up to {total}; the source states {stated}."),
     )
-    counts = base.mark_text(align="left", baseline="middle", dx=4, fontSize=11, fontWeight="bold").encode(
-        x=x, y=y, text="count_label:N"
-    )
-    chart = alt.layer(bars, names_text, counts).properties(
-        width=WIDTH,
-        height=36 * len(data),
-        title=alt.Title(
-            "Documents signed in December 2016, by point of the 8-point plan",
-            subtitle=f"The eight counts add up to {total}; the source states {stated} documents in all.",
-        ),
-    )
-    top = data.iloc[0]
+    top, rest = data.iloc[0], data.iloc[1:]
     description = (
-        f"Horizontal bars of the documents signed at the December 2016 summit under each point of the "
-        f"8-point plan, from most to fewest: {top['point_name'].lower()} has {top['documents']}, "
-        + ", ".join(f"point {n} {c}" for n, c in zip(data["point_number"][1:], data["documents"][1:]))
+        f"Horizontal bars of the documents signed at the December 2016 summit under each point of the 8-point plan, "
+        f"from most to fewest: point {top['point_number']} ({top['point_name'].lower()}) has {top['documents']}, "
+        f"followed by points "
+        + _plural_join([f"{n} ({c})" for n, c in zip(rest["point_number"], rest["documents"])])
         + f". The eight counts add up to {total}, against the {stated} documents the source states."
     )
-    caption = _caption(tables, data, "number of documents")
-    caption = caption.replace(". Unit:", f"; point names from {_source_cite(str(points['source_id'].iloc[0]))}, {points['locator'].iloc[0].split(' (')[0]}. Unit:", 1)
+    names_source = f"{_source_cite(str(points['source_id'].iloc[0]))}, {str(points['locator'].iloc[0]).split(' (')[0]}"
+    caption = _caption(tables, data, "number of documents", f"The counts add up to {total}, not the {stated} stated.")
+    caption = caption.replace(". Unit:", f"; point names from {names_source}. Unit:", 1)
     resources = ["plan_documents", "plan_points"]
     if tables.get("facts") is not None:
         resources.append("facts")
     return ChartDef(
         id="plan-documents",
-        title="Documents signed in December 2016, by point of the 8-point plan",
+        title=title,
         description=description,
-        caption=caption + f" The counts add up to {total}, not the {stated} stated.",
+        caption=caption,
         resources=tuple(resources),
         unit="documents",
         chart=chart,
@@ -703,43 +773,33 @@ def _chart_jbic(tables: dict) -> ChartDef:
     loans = loans[loans["amount"].notna()]
     data = pd.DataFrame(
         {
-            "loan_id": loans["loan_id"].astype(str),
-            "agreement_date": loans["agreement_date"].astype(str),
-            "agreement_date_in_source": loans["agreement_date_in_source"].astype(str),
-            "recipient": loans["recipient"].astype(str),
-            "project": loans["project"].astype(str),
+            "loan_id": _text(loans["loan_id"]),
+            "agreement_date": _text(loans["agreement_date"]),
+            "agreement_date_in_source": _text(loans["agreement_date_in_source"]),
+            "recipient": _text(loans["recipient"]),
+            "project": _text(loans["project"]),
             "amount": loans["amount"].astype(float),
-            "unit": loans["unit"].astype(str),
-            "source_id": loans["source_id"].astype(str),
-            "locator": loans["locator"].astype(str),
-            "primary_source_id": loans["primary_source_id"].astype(str),
+            "unit": _text(loans["unit"]),
+            "source_id": _text(loans["source_id"]),
+            "locator": _text(loans["locator"]),
+            "primary_source_id": _text(loans["primary_source_id"]),
         }
     )
     data = data.sort_values(["agreement_date", "loan_id"], kind="stable").reset_index(drop=True)
     unit = str(data["unit"].iloc[0])
-    order = list(data["loan_id"])
-    base = alt.Chart(data).transform_calculate(
+    years = sorted({_year_of(d) for d in data["agreement_date"]})
+    title = f"JBIC loans to Russian recipients, {years[0]}–{years[-1]}"
+    bars = _labelled_bars(
+        data,
+        key="loan_id",
+        order=list(data["loan_id"]),
         label="datum.recipient + ', ' + datum.agreement_date_in_source + ': ' + datum.project",
-        amount_label="toString(datum.amount)",
+        value="amount",
+        value_label="toString(datum.amount)",
+        x_title=f"Loan amount ({unit})",
     )
-    y = alt.Y("loan_id:N", sort=order, axis=None, scale=alt.Scale(paddingInner=0.5, paddingOuter=0.1))
-    x = alt.X("amount:Q", title=f"Loan amount ({unit})")
-    bars = base.mark_bar(style="single").encode(x=x, y=y)
-    names_text = base.mark_text(align="left", baseline="bottom", dy=-8, fontSize=11).encode(
-        x=alt.datum(0), y=y, text="label:N"
-    )
-    amounts = base.mark_text(align="left", baseline="middle", dx=4, fontSize=11, fontWeight="bold").encode(
-        x=x, y=y, text="amount_label:N"
-    )
+    chart = _fit(bars, alt.Title(title, subtitle="In order of agreement date, earliest at the top; purpose as printed."))
     first, last = data["agreement_date_in_source"].iloc[0], data["agreement_date_in_source"].iloc[-1]
-    chart = alt.layer(bars, names_text, amounts).properties(
-        width=WIDTH,
-        height=38 * len(data),
-        title=alt.Title(
-            "JBIC loans to Russian recipients, 2002–2004",
-            subtitle="In order of agreement date (earliest at the top), with the purpose as printed.",
-        ),
-    )
     big = data.loc[data["amount"].idxmax()]
     small = data.loc[data["amount"].idxmin()]
     description = (
@@ -750,7 +810,7 @@ def _chart_jbic(tables: dict) -> ChartDef:
     )
     return ChartDef(
         id="jbic-loans",
-        title="JBIC loans to Russian recipients, 2002–2004",
+        title=title,
         description=description,
         caption=_caption(tables, data, unit),
         resources=("jbic_loans",),
@@ -817,9 +877,11 @@ def theme_config(variant: str) -> dict:
         "text": {"color": p["text"]},
         "style": {
             "note": {"fill": p["muted"]},
-            "band": {"fill": p["band"]},
-            "share": {"color": p["category"][1], "stroke": p["category"][1], "fill": p["category"][1]},
+            "band": {"color": p["band"], "fill": p["band"]},
+            "share": {"color": p["category"][1]},
             "single": {"color": first, "fill": first},
+            "hollow": {"color": p["background"], "fill": p["background"]},
+            "outline": {"color": p["text"], "stroke": p["text"], "strokeDash": [4, 3], "strokeWidth": 1.5},
             "group-title": {"fill": p["text"]},
             "guide-label": {"fill": p["text"]},
             "guide-title": {"fill": p["text"]},
@@ -867,16 +929,12 @@ def finish_svg(svg: str, chart_id: str, variant: str, title: str, description: s
 
 
 def _format_column(series: pd.Series) -> list[str]:
-    """Cells as text: NA -> '', floats with the column's decimals, ints plain."""
+    """Cells as text: NA -> '', floats in shortest exact form ('2.9', '16.0'), ints plain."""
     values = list(series)
     if pd.api.types.is_bool_dtype(series):
         return ["" if _is_missing(v) else ("true" if v else "false") for v in values]
     if pd.api.types.is_float_dtype(series):
-        decimals = 0
-        for v in values:
-            if not _is_missing(v) and not float(v).is_integer():
-                decimals = max(decimals, len(repr(float(v)).split(".")[1]))
-        return ["" if _is_missing(v) else f"{float(v):.{decimals}f}" for v in values]
+        return ["" if _is_missing(v) else repr(float(v)) for v in values]
     if pd.api.types.is_integer_dtype(series):
         return ["" if _is_missing(v) else str(int(v)) for v in values]
     return ["" if _is_missing(v) else str(v) for v in values]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -50,3 +51,24 @@ def on_pre_build(config):
         generate()
     except PipelineError as e:
         raise PluginError(e.report()) from None
+
+
+class _RawFile(File):
+    """A file served byte for byte, even if it ends in .md (the releases' README.md)."""
+
+    def is_documentation_page(self) -> bool:
+        return False
+
+    def is_static_page(self) -> bool:
+        return False
+
+
+def on_files(files, config):
+    """Everything under downloads/ is published exactly as released, never rendered."""
+    for f in list(files):
+        if f.src_uri.startswith("downloads/") and f.src_uri.endswith(".md"):
+            files.remove(f)
+            raw = _RawFile(f.src_uri, config["docs_dir"], config["site_dir"], use_directory_urls=False)
+            raw.dest_uri = f.src_uri
+            files.append(raw)
+    return files

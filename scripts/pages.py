@@ -8,10 +8,13 @@ value goes through scripts.escape.text, so a cell is always shown as literal tex
 """
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import yaml
 
+from scripts import cite, release
 from scripts.escape import attr, text
 
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
@@ -21,6 +24,14 @@ CHECK_STATUS = {"pass": "✅ Passes", "discrepancy": "⚠️ Source discrepancie
 
 
 # ---------------------------------------------------------------- helpers
+
+def site_url(root: Path) -> str:
+    """site_url from mkdocs.yml (resolving its !ENV tag), ending in '/'."""
+    loader = type("Loader", (yaml.SafeLoader,), {})
+    loader.add_constructor("!ENV", lambda ld, node: os.environ.get(ld.construct_sequence(node)[0]) or ld.construct_sequence(node)[-1])
+    url = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=loader)["site_url"]
+    return url if url.endswith("/") else url + "/"
+
 
 def front_matter(title: str, description: str, **extra) -> str:
     meta = {"title": title, "description": description, "render_macros": False, **extra}
@@ -86,23 +97,34 @@ def resource_provenance(pkg, name: str) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- pages
 
-def dataset_page(pkg, resource: dict, charts: list[dict], version: str) -> str:
+def dataset_page(pkg, resource: dict, charts: list[dict], latest: dict, base_url: str) -> str:
     name = resource["name"]
     raw = pkg.raw[name]
     srcs = sources_index(pkg)
     fields = resource["schema"]["fields"]
     pk = resource["schema"].get("primaryKey", [])
-    out = [front_matter(resource["title"], resource["description"][:300])]
+    version = latest["version"]
+    page_url = f"datasets/{name}/"
+    cited = [srcs[s] for s in sorted({s for s, _ in resource_provenance(pkg, name)})]
+    jsonld = cite.script_json(cite.dataset_jsonld(pkg, resource, latest, base_url, page_url, cited))
+    out = [front_matter(resource["title"], resource["description"][:300], jsonld=jsonld)]
     out.append(f"# {text(resource['title'])}\n\n")
     out.append(f'<p class="lead">{text(resource["description"])}</p>\n\n')
     facts = [("Resource", f"<code>{text(name)}</code>"), ("Rows", str(len(raw))),
              ("Period", text(resource.get("temporalCoverage", "not applicable"))),
              ("Geography", text(resource.get("spatialCoverage", "not applicable"))),
-             ("Package version", text(version)), ("Licence", "CC BY 4.0 (data); see Sources for the documents' own terms")]
+             ("Version", f'{text(version)} (released {text(latest["date"])}; <a href="../../changelog/">changelog</a>)'),
+             ("Licence", 'CC BY 4.0 (data); the source documents keep their own terms (<a href="../../sources/">sources</a>)')]
     out.append('<dl class="dataset-facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>\n\n")
     out.append("## Download\n\n")
-    out.append(f'<ul class="downloads"><li><a href="../../downloads/latest/data/{attr(name)}.csv" download>{text(name)}.csv</a> (this table, UTF-8 CSV)</li>'
-               f'<li><a href="../../downloads/latest/datapackage.json">datapackage.json</a> (descriptor with every schema)</li></ul>\n\n')
+    res = next((r for r in latest["resources"] if r["name"] == name), None)
+    items = []
+    if res:
+        items.append(f'<li><a href="../../{attr(res["url"])}" download>{text(name)}.csv</a>, version {text(version)} (this table, UTF-8 CSV)<br>SHA-256 <code class="sha">{text(res["sha256"])}</code></li>')
+    items.append(f'<li><a href="../../{attr(latest["zip"]["url"])}" download>{text(latest["zip"]["url"].rsplit("/", 1)[-1])}</a> (the whole package: descriptor, every CSV, README, licence)<br>SHA-256 <code class="sha">{text(latest["zip"]["sha256"])}</code></li>')
+    items.append(f'<li><a href="../../{attr(latest["datapackage"]["url"])}">datapackage.json</a> (descriptor with every schema)</li>')
+    out.append(f'<ul class="downloads">{"".join(items)}</ul>\n\n<p>Checksums of every file: <a href="../../downloads/SHA256SUMS">SHA256SUMS</a>; every version: <a href="../../downloads/catalog.json">catalog.json</a>.</p>\n\n')
+    out.append(cite_box(pkg.descriptor["title"], resource, version, latest["date"], base_url + page_url))
     for ch in charts:
         out.append(f"## Chart: {text(ch['title'])}\n\n" + chart_figure(ch, "../../") + "\n")
     out.append("## Data\n\n")
@@ -124,6 +146,49 @@ def dataset_page(pkg, resource: dict, charts: list[dict], version: str) -> str:
         items = "".join(f'<li><a href="../../sources/#{attr(s)}">{text(source_label(srcs[s]))}</a>: {text(loc)}</li>' for s, loc in prov)
         out.append(f"<ul class=\"provenance\">{items}</ul>\n")
     return "".join(out)
+
+
+def cite_box(pkg_title: str, resource: dict, version: str, date: str, url: str) -> str:
+    """'Cite this dataset' in three formats, as tabs of code blocks (Material adds a copy button)."""
+    key = f"jre_{resource['name']}_{version.replace('.', '_')}"
+    blocks = [("APA", "text", cite.apa(pkg_title, resource["title"], version, date, url)),
+              ("BibTeX", "bibtex", cite.bibtex(key, pkg_title, resource["title"], version, date, url)),
+              ("RIS", "text", cite.ris(pkg_title, resource["title"], version, date, url))]
+    def tab(label: str, lang: str, code: str) -> str:
+        fenced = f"```{lang}\n{code}\n```"
+        return f'=== "{label}"\n\n' + "".join(f"    {line}\n" if line else "\n" for line in fenced.split("\n")) + "\n"
+
+    body = "".join(tab(*b) for b in blocks)
+    return f"## Cite this dataset\n\nCite the exact version you used (here {version}); its files never change.\n\n{body}"
+
+
+def changelog_page(entries: list[dict]) -> str:
+    out = [front_matter("Changelog", "Every released version of the data package, with its date, summary and a row-level data diff."),
+           "# Changelog\n\n", '<p class="lead">Every released version, newest first. A released version never changes: its files and checksums are kept under <code>downloads/&lt;version&gt;/</code>.</p>\n\n']
+    for e in entries:
+        v = e["version"]
+        out.append(f'<h2 id="v{attr(v)}">{text(v)} ({text(e["date"])})</h2>\n\n<p>{text(e["summary"])}</p>\n\n')
+        out.append(f'<p><a href="../downloads/{attr(v)}/">Files of {text(v)}</a> · <a href="../downloads/{attr(v)}/SHA256SUMS">SHA256SUMS</a></p>\n\n')
+        if not e.get("diff"):
+            rows = sorted(e.get("rows", {}).items())
+            out.append(html_table(["Resource", "Rows"], [[k, n] for k, n in rows], caption=f"Initial release {v}: rows per resource", numeric={"Rows"}))
+            continue
+        out.append(diff_tables(v, e["diff"]))
+    return "".join(out)
+
+
+def diff_tables(version: str, diff: dict) -> str:
+    rows = []
+    for name, d in sorted(diff.get("resources", {}).items()):
+        for r in d.get("added", []):
+            rows.append([name, "added", json.dumps(r.get("key", r), ensure_ascii=False), "", "", ""])
+        for r in d.get("removed", []):
+            rows.append([name, "removed", json.dumps(r.get("key", r), ensure_ascii=False), "", "", ""])
+        for c in d.get("changed", []):
+            rows.append([name, "changed", json.dumps(c.get("key"), ensure_ascii=False), c.get("field", ""), c.get("old", ""), c.get("new", "")])
+    if not rows:
+        return "<p>No row-level data changes.</p>\n"
+    return html_table(["Resource", "Change", "Key", "Field", "Old", "New"], rows, caption=f"Data changes in {version}")
 
 
 def chart_figure(ch: dict, prefix: str) -> str:
@@ -229,7 +294,12 @@ def collect(pkg, checks: dict, root: Path, build: Path) -> tuple[dict[str, bytes
     """(files for build/docs, context for the macros and the nav hook)."""
     from scripts import charts as charts_mod
 
-    version = pkg.descriptor["version"]
+    releases_dir = root / "releases"
+    downloads = release.download_files(releases_dir, pkg.root)
+    catalog = json.loads(downloads["downloads/catalog.json"])
+    latest = next(v for v in catalog["versions"] if v["version"] == catalog["latest"])
+    base_url = site_url(root)
+    version = latest["version"]
     files: dict[str, bytes | str] = {}
     for p in sorted((root / "docs").rglob("*")):
         if p.is_file():
@@ -245,16 +315,9 @@ def collect(pkg, checks: dict, root: Path, build: Path) -> tuple[dict[str, bytes
             by_resource.setdefault(r, []).append(ch)
     files["datasets/index.md"] = catalog_page(pkg, version)
     for r in pkg.descriptor["resources"]:
-        files[f"datasets/{r['name']}.md"] = dataset_page(pkg, r, by_resource.get(r["name"], []), version)
+        files[f"datasets/{r['name']}.md"] = dataset_page(pkg, r, by_resource.get(r["name"], []), latest, base_url)
     files["sources.md"] = sources_page(pkg)
     files["quality.md"] = quality_page(pkg, checks)
-    files.update(downloads(pkg))
+    files["changelog.md"] = changelog_page(release.changelog(releases_dir))
+    files.update(downloads)
     return files, context(pkg, checks, chart_meta)
-
-
-def downloads(pkg) -> dict[str, bytes]:
-    """Current files under downloads/latest/ (versioned releases: scripts.release)."""
-    out = {"downloads/latest/datapackage.json": (pkg.root / "datapackage.json").read_bytes()}
-    for r in pkg.descriptor["resources"]:
-        out[f"downloads/latest/{r['path']}"] = (pkg.root / r["path"]).read_bytes()
-    return out

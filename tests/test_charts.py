@@ -220,3 +220,53 @@ def test_values_are_not_rescaled(rendered, tables):
     loans = _read_csv(out / "jbic-loans.csv")
     assert sorted(float(r["amount"]) for r in loans) == sorted(tables["jbic_loans"]["amount"].tolist())
     assert [r["agreement_date"] for r in loans] == sorted(r["agreement_date"] for r in loans)
+
+
+def test_finish_svg_renumbers_process_wide_ids():
+    # vl-convert numbers clip paths with a counter that keeps growing within a
+    # process; two renders of the same chart must still come out identical.
+    def raw(n):
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" viewBox="0 0 10 10">'
+            f'<defs><clipPath id="clip{n}"><rect width="5" height="5"/></clipPath></defs>'
+            f'<g clip-path="url(#clip{n})"><text>a &lt; b</text></g></svg>'
+        )
+
+    first = charts.finish_svg(raw(1), "c", "light", "T & <t>", 'D "d"')
+    second = charts.finish_svg(raw(7), "c", "light", "T & <t>", 'D "d"')
+    assert first == second
+    root = ET.fromstring(first)
+    clip = root.find(f".//{SVG_NS}clipPath")
+    assert clip.get("id") == "c-light-1"
+    assert root.find(f"{SVG_NS}g").get("clip-path") == "url(#c-light-1)"
+    assert root[0].text == "T & <t>" and root[1].text == 'D "d"'
+
+
+def _contrast(a: str, b: str) -> float:
+    def luminance(hex_colour):
+        channels = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted([luminance(a), luminance(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("variant", ["light", "dark"])
+def test_theme_text_meets_wcag_aa(variant):
+    config = charts.theme_config(variant)
+    background = config["background"]
+    texts = [
+        config["title"]["color"],
+        config["title"]["subtitleColor"],
+        config["axis"]["labelColor"],
+        config["legend"]["labelColor"],
+        config["header"]["labelColor"],
+        config["text"]["color"],
+        config["style"]["note"]["fill"],
+    ]
+    for colour in texts:
+        assert _contrast(colour, background) >= 4.5, (variant, colour)
+    for colour in config["range"]["category"]:
+        assert _contrast(colour, background) >= 3.0, (variant, colour)
+    assert charts.FONT.endswith("sans-serif")

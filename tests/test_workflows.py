@@ -171,9 +171,11 @@ def test_ci_runs_make_test(ci):
     (job,) = ci["jobs"].values()
     assert job["runs-on"] == "ubuntu-latest" and job["timeout-minutes"] == 20
     runs = [s for s in job["steps"] if "run" in s]
-    assert any("apt-get install -y chromium" in s["run"] for s in runs)
     (test,) = [s for s in runs if s["run"].strip() == "make test"]
     assert str(test.get("env", {}).get("CI")).lower() == "true"
+    # GitHub's runners ship Google Chrome (found by tests/test_browser.py); the source texts are
+    # not in the repository, so the quote tests are declared unavailable there.
+    assert test["env"].get("JRE_SOURCES") == "none"
     (py,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
     assert str(py["with"]["python-version"]) == "3.11"
 

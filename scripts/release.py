@@ -1,0 +1,634 @@
+"""Frozen, citable releases: python -m scripts.release {freeze,verify,status}.
+
+A reader who cites version X must get back exactly the bytes of version X, years later. So every
+released version is frozen in git under releases/<version>/ and never rebuilt:
+
+    releases/releases.yaml             version, date and summary of every release (committed, appended by freeze)
+    releases/index.json                every release with its date, summary and the SHA-256 of each file
+    releases/<version>/datapackage.json   the descriptor, byte for byte as released
+    releases/<version>/data/*.csv         every resource, byte for byte as released
+    releases/<version>/README.md          generated: title, version, date, licence, how to cite, resources
+    releases/<version>/LICENSE.txt        the data licence notice
+    releases/<version>/<name>-<version>.zip   all of the above under <name>-<version>/ (deterministic)
+    releases/<version>/SHA256SUMS         sha256sum format, sorted paths, every file above incl. the zip
+
+freeze    cut a release of datapackage/ at the version in its descriptor (refuses an existing version)
+verify    check every published file against SHA256SUMS and index.json (and the zip against the files)
+status    say whether datapackage/ changed without a version bump
+
+The site publishes the releases through `download_files` (downloads/<version>/, downloads/latest/,
+downloads/SHA256SUMS, downloads/catalog.json); `changelog` and `diff` describe what changed.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "datapackage"
+RELEASES = ROOT / "releases"
+
+SUMS = "SHA256SUMS"
+INDEX = "index.json"
+REGISTER = "releases.yaml"
+ZIP_MODE = 0o100644  # regular file, rw-r--r--
+ZIP_LEVEL = 9
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?$")
+CC_BY_4 = "https://creativecommons.org/licenses/by/4.0/"
+REGISTER_HEADER = (
+    "# Every release of the data package: version, date (YYYY-MM-DD) and a one-line summary.\n"
+    "# Appended by `python -m scripts.release freeze`; a released entry never changes.\n"
+)
+
+
+# ---------------------------------------------------------------- small pure helpers
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def version_key(version: str) -> tuple:
+    """Semantic-version order: 1.0.0-rc.1 < 1.0.0 < 1.0.1 < 1.10.0."""
+    m = SEMVER.match(version)
+    if not m:
+        raise ValueError(f"version {version!r} is not MAJOR.MINOR.PATCH (semantic versioning)")
+    pre = m.group(4)
+    pre_key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")) if pre else ()
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if pre else 1, pre_key)
+
+
+def sums_text(files: dict[str, bytes]) -> str:
+    """sha256sum format ("<hex>  <path>"), sorted by path."""
+    return "".join(f"{sha256_of(files[p])}  {p}\n" for p in sorted(files))
+
+
+def parse_sums(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, _, path = line.partition("  ")
+            out[path.lstrip("*")] = digest
+    return out
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def csv_header(data: bytes) -> list[str]:
+    return next(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")), [])
+
+
+def read_descriptor(root: Path) -> dict:
+    return json.loads((Path(root) / "datapackage.json").read_text(encoding="utf-8"))
+
+
+def _safe_rel(path: str) -> str:
+    p = Path(path)
+    if p.is_absolute() or ".." in p.parts or "://" in path:
+        raise ValueError(f"resource path {path!r} must be a relative path inside the package")
+    return p.as_posix()
+
+
+def package_files(root: Path) -> dict[str, bytes]:
+    """The released content of a package directory: the descriptor and every resource's file."""
+    root = Path(root)
+    desc = read_descriptor(root)
+    files = {"datapackage.json": (root / "datapackage.json").read_bytes()}
+    for res in desc["resources"]:
+        rel = _safe_rel(res["path"])
+        files[rel] = (root / rel).read_bytes()
+    return files
+
+
+def tree_files(folder: Path) -> dict[str, bytes]:
+    """Every file under folder, by POSIX path relative to it."""
+    folder = Path(folder)
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# ---------------------------------------------------------------- release register
+
+def read_register(releases_dir: Path) -> list[dict]:
+    """releases.yaml as [{version, date, summary}] (dates as strings)."""
+    path = Path(releases_dir) / REGISTER
+    if not path.exists():
+        return []
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [{"version": str(e["version"]), "date": str(e["date"]), "summary": str(e["summary"])} for e in entries]
+
+
+def read_index(releases_dir: Path) -> dict:
+    path = Path(releases_dir) / INDEX
+    if not path.exists():
+        return {"versions": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def released_versions(releases_dir: Path) -> list[str]:
+    """Released versions, oldest first."""
+    return sorted((v["version"] for v in read_index(releases_dir)["versions"]), key=version_key)
+
+
+# ---------------------------------------------------------------- generated files
+
+def license_text(desc: dict) -> str:
+    title = desc.get("title", desc["name"])
+    lines = [f"{title}", f"Data package {desc['name']}, version {desc['version']}", ""]
+    for lic in desc.get("licenses", []):
+        if lic.get("name") == "CC-BY-4.0":
+            lines += [
+                "This data is licensed under the Creative Commons Attribution 4.0 International",
+                "licence (CC BY 4.0):",
+                f"    {CC_BY_4}",
+                f"    full legal code: {CC_BY_4}legalcode",
+                "",
+                "You are free to share (copy and redistribute the material in any medium or format)",
+                "and adapt (remix, transform and build upon the material) for any purpose, even",
+                "commercially, under the following terms:",
+                "",
+                "  Attribution: you must give appropriate credit, provide a link to the licence, and",
+                "  indicate if changes were made. You may do so in any reasonable manner, but not in",
+                "  any way that suggests the licensor endorses you or your use.",
+                "  No additional restrictions: you may not apply legal terms or technological",
+                "  measures that legally restrict others from doing anything the licence permits.",
+                "",
+                "This is a human-readable summary of (and not a substitute for) the licence; the",
+                "legal code at the address above is the licence.",
+            ]
+        else:
+            lines += [f"This data is licensed under {lic.get('title') or lic.get('name')}:", f"    {lic.get('path', '')}"]
+        lines.append("")
+    lines += [
+        "The source documents the data is transcribed from keep their own terms: they are cited",
+        "and quoted in short passages, never republished. See README.md for how to cite.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _authors(desc: dict) -> list[str]:
+    return [c.get("title") or c.get("name", "") for c in desc.get("contributors", [])
+            if "author" in (c.get("roles") or [c.get("role")])] or [desc["name"]]
+
+
+def _licence_names(desc: dict) -> str:
+    return ", ".join(l.get("name") or l.get("title", "") for l in desc.get("licenses", [])) or "see LICENSE.txt"
+
+
+def citation(desc: dict, date: str) -> str:
+    """APA-style citation of one version."""
+    year = date[:4]
+    return f"{' & '.join(_authors(desc))} ({year}). *{desc.get('title', desc['name'])}* (Version {desc['version']}) [Data set]. {desc.get('homepage', '')}".rstrip()
+
+
+def bibtex(desc: dict, date: str) -> str:
+    key = re.sub(r"[^a-z0-9]+", "-", desc["name"].lower()).strip("-") + "-" + desc["version"]
+    return "\n".join([
+        f"@misc{{{key},",
+        f"  author = {{{{{' and '.join(_authors(desc))}}}}},",
+        f"  title = {{{{{desc.get('title', desc['name'])}}}}},",
+        f"  version = {{{desc['version']}}},",
+        f"  year = {{{date[:4]}}},",
+        f"  date = {{{date}}},",
+        f"  howpublished = {{{desc.get('homepage', '')}}},",
+        f"  note = {{Data set, licensed {_licence_names(desc)}}},",
+        "}",
+    ])
+
+
+def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) -> str:
+    name, version = desc["name"], desc["version"]
+    licences = ", ".join(f"[{l.get('title') or l.get('name')}]({l.get('path', '')})" for l in desc.get("licenses", []))
+    out = [
+        f"# {desc.get('title', name)}",
+        "",
+        f"- Package: `{name}`",
+        f"- Version: **{version}**",
+        f"- Released: {date}",
+        f"- Licence: {licences} (see LICENSE.txt)",
+        "",
+        summary,
+        "",
+    ]
+    if desc.get("description"):
+        out += [desc["description"], ""]
+    out += [
+        "## How to cite",
+        "",
+        "Cite the version you used; these files are frozen and will not change.",
+        "",
+        citation(desc, date),
+        "",
+        "```bibtex",
+        bibtex(desc, date),
+        "```",
+        "",
+    ]
+    if desc.get("sources"):
+        out += ["## Sources", ""] + [f"- {s.get('title', '')}" for s in desc["sources"]] + [""]
+    out += [
+        "## Resources",
+        "",
+        "Each resource's Table Schema (fields, types, units, keys) is in `datapackage.json`.",
+        "",
+        "| resource | title | file | rows | SHA-256 |",
+        "|---|---|---|---:|---|",
+    ]
+    for res in desc["resources"]:
+        rows = len(csv_rows(files[res["path"]]))
+        title = str(res.get("title", "")).replace("|", "\\|")
+        out.append(f"| `{res['name']}` | {title} | `{res['path']}` | {rows} | `{sha256_of(files[res['path']])}` |")
+    out += ["", f"`datapackage.json` has SHA-256 `{sha256_of(files['datapackage.json'])}`. Every file of the release,",
+            f"including `{name}-{version}.zip`, is listed in the `{SUMS}` file published with it (`sha256sum -c {SUMS}`).", ""]
+    return "\n".join(out)
+
+
+def deterministic_zip(files: dict[str, bytes], top: str, date: str) -> bytes:
+    """A zip of files under top/: sorted entries, the release date at 00:00:00 as every entry's
+    time, mode 0644, deflate at a fixed level, no extra fields and no comment."""
+    y, m, d = (int(x) for x in date.split("-"))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for rel in sorted(files):
+            info = zipfile.ZipInfo(f"{top}/{rel}", date_time=(y, m, d, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so external_attr is read as a mode on every platform
+            info.external_attr = ZIP_MODE << 16
+            info.extra = b""
+            zf.writestr(info, files[rel], compress_type=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL)
+    return buf.getvalue()
+
+
+def release_files(package_root: Path, version: str, date: str, summary: str) -> dict[str, bytes]:
+    """Every file of a release (path inside releases/<version>/ → bytes), SHA256SUMS last."""
+    files = package_files(package_root)
+    desc = json.loads(files["datapackage.json"])
+    if desc.get("version") != version:
+        raise ValueError(f"datapackage.json says version {desc.get('version')!r}, not {version!r}: "
+                         "bump the version in datapackage.json first")
+    files["README.md"] = readme_text(desc, files, date, summary).encode("utf-8")
+    files["LICENSE.txt"] = license_text(desc).encode("utf-8")
+    top = f"{desc['name']}-{version}"
+    files[f"{top}.zip"] = deterministic_zip(files, top, date)
+    files[SUMS] = sums_text(files).encode("ascii")
+    return files
+
+
+# ---------------------------------------------------------------- freeze
+
+def _check_new_release(releases_dir: Path, version: str, date: str, summary: str) -> None:
+    version_key(version)
+    dt.date.fromisoformat(date)  # raises on anything but YYYY-MM-DD
+    if not summary.strip():
+        raise ValueError("a release needs a one-line summary")
+    if (releases_dir / version).exists() or version in {e["version"] for e in read_register(releases_dir)} \
+            or version in released_versions(releases_dir):
+        raise FileExistsError(f"version {version} is already released: a released version never changes. "
+                              "Bump the version in datapackage.json and freeze again.")
+    versions = released_versions(releases_dir)
+    if versions and version_key(version) < version_key(versions[-1]):
+        raise ValueError(f"version {version} is older than the latest release {versions[-1]}")
+    dates = [e["date"] for e in read_register(releases_dir)]
+    if dates and date < max(dates):
+        raise ValueError(f"release date {date} is before the latest release's date {max(dates)}")
+
+
+def freeze(package_root: Path, releases_dir: Path, version: str, date: str, summary: str) -> Path:
+    """Create releases_dir/<version>/ from the package and record it in index.json and
+    releases.yaml. Refuses an already released version. Returns the release folder."""
+    releases_dir = Path(releases_dir)
+    summary = " ".join(summary.split())
+    _check_new_release(releases_dir, version, date, summary)
+    files = release_files(package_root, version, date, summary)
+
+    releases_dir.mkdir(parents=True, exist_ok=True)
+    target = releases_dir / version
+    tmp = releases_dir / f".{version}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for rel, data in files.items():
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / rel).write_bytes(data)
+    os.replace(tmp, target)  # the release appears whole or not at all
+
+    entry = {"version": version, "date": date, "summary": summary}
+    index = read_index(releases_dir)
+    index["versions"] = sorted([v for v in index["versions"] if v["version"] != version]
+                               + [{**entry, "files": {p: sha256_of(b) for p, b in sorted(files.items())}}],
+                               key=lambda v: version_key(v["version"]), reverse=True)
+    index["latest"] = index["versions"][0]["version"]
+    index["package"] = json.loads(files["datapackage.json"])["name"]
+    (releases_dir / INDEX).write_text(dumps(index), encoding="utf-8")
+
+    register = releases_dir / REGISTER
+    text = register.read_text(encoding="utf-8") if register.exists() else REGISTER_HEADER
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=1000)
+    register.write_text(text, encoding="utf-8")
+    return target
+
+
+# ---------------------------------------------------------------- verify
+
+def _verify_version(releases_dir: Path, entry: dict) -> list[str]:
+    version = entry["version"]
+    folder = releases_dir / version
+    if not folder.is_dir():
+        return [f"{version}/: listed in {INDEX} but the folder is missing"]
+    actual = tree_files(folder)
+    problems = []
+    if SUMS not in actual:
+        problems.append(f"{version}/{SUMS}: missing")
+    listed = parse_sums(actual.get(SUMS, b"").decode("ascii", "replace"))
+    recorded = entry.get("files", {})
+    for rel in sorted(set(listed) | set(recorded) | set(actual)):
+        where = f"{version}/{rel}"
+        if rel not in actual:
+            problems.append(f"{where}: missing (listed in {SUMS if rel in listed else INDEX})")
+            continue
+        digest = sha256_of(actual[rel])
+        if rel != SUMS and rel not in listed:
+            problems.append(f"{where}: extra file, not in {version}/{SUMS}")
+        elif rel != SUMS and listed[rel] != digest:
+            problems.append(f"{where}: SHA-256 {digest} differs from {version}/{SUMS} ({listed[rel]})")
+        if rel not in recorded:
+            problems.append(f"{where}: extra file, not in {INDEX}")
+        elif recorded[rel] != digest:
+            problems.append(f"{where}: SHA-256 {digest} differs from {INDEX} ({recorded[rel]})")
+    problems += _verify_zip(version, actual)
+    return problems
+
+
+def _verify_zip(version: str, actual: dict[str, bytes]) -> list[str]:
+    """The zip must hold exactly the release's loose files (except the zip and SHA256SUMS)."""
+    zips = [p for p in actual if p.endswith(".zip") and "/" not in p]
+    if len(zips) != 1:
+        return [f"{version}/: expected one .zip, found {len(zips)}"]
+    try:
+        with zipfile.ZipFile(io.BytesIO(actual[zips[0]])) as zf:
+            inside = {i.filename.split("/", 1)[1]: zf.read(i) for i in zf.infolist() if not i.is_dir()}
+    except (zipfile.BadZipFile, IndexError, KeyError) as e:
+        return [f"{version}/{zips[0]}: not a readable zip ({e})"]
+    loose = {p: b for p, b in actual.items() if p not in (zips[0], SUMS)}
+    return [f"{version}/{zips[0]}: its copy of {rel} differs from {version}/{rel}"
+            for rel in sorted(set(inside) | set(loose)) if inside.get(rel) != loose.get(rel)]
+
+
+def verify(releases_dir: Path) -> list[str]:
+    """Every problem with the published releases (empty list: all bytes are as released)."""
+    releases_dir = Path(releases_dir)
+    if not (releases_dir / INDEX).exists():
+        return [f"{INDEX}: missing"] if releases_dir.exists() and any(releases_dir.iterdir()) else []
+    index = read_index(releases_dir)
+    register = {e["version"]: e for e in read_register(releases_dir)}
+    problems = []
+    listed = set()
+    for entry in index["versions"]:
+        version = entry["version"]
+        listed.add(version)
+        reg = register.get(version)
+        if reg is None:
+            problems.append(f"{REGISTER}: version {version} is in {INDEX} but not here")
+        elif (reg["date"], reg["summary"]) != (entry["date"], entry["summary"]):
+            problems.append(f"{REGISTER}: date or summary of {version} differs from {INDEX}")
+        problems += _verify_version(releases_dir, entry)
+    for version in sorted(set(register) - listed):
+        problems.append(f"{REGISTER}: version {version} is not in {INDEX}")
+    for p in sorted(releases_dir.iterdir()):
+        if p.name not in (INDEX, REGISTER) and p.name not in listed:
+            problems.append(f"{p.name}{'/' if p.is_dir() else ''}: extra, not a release listed in {INDEX}")
+    if index["versions"] and index.get("latest") != released_versions(releases_dir)[-1]:
+        problems.append(f"{INDEX}: 'latest' is {index.get('latest')!r}, not the newest version")
+    return problems
+
+
+# ---------------------------------------------------------------- unreleased changes
+
+def unreleased_change(package_root: Path, releases_dir: Path) -> str | None:
+    """A message if datapackage/ differs from the frozen release of the same version (or its
+    version is older than the latest release); None if identical or a new version in progress."""
+    current = package_files(package_root)
+    version = json.loads(current["datapackage.json"])["version"]
+    versions = released_versions(releases_dir)
+    if not versions or version_key(version) > version_key(versions[-1]):
+        return None
+    if version not in versions:
+        return (f"datapackage.json has version {version}, which was never released and is older than the "
+                f"latest release {versions[-1]}: set a version newer than {versions[-1]} in datapackage.json.")
+    frozen_root = Path(releases_dir) / version
+    frozen = package_files(frozen_root)
+    changed = sorted(p for p in set(current) | set(frozen) if current.get(p) != frozen.get(p))
+    if not changed:
+        return None
+    return (f"datapackage/ differs from release {version} ({', '.join(changed)} changed) but the version is "
+            f"still {version}: the data changed without a version bump, and a released version never changes. "
+            f"Bump the version in datapackage.json and run python -m scripts.release freeze.")
+
+
+# ---------------------------------------------------------------- diff and changelog
+
+def _table(root: Path, res: dict) -> tuple[list[str], list[dict[str, str]]]:
+    data = (Path(root) / _safe_rel(res["path"])).read_bytes()
+    return csv_header(data), csv_rows(data)
+
+
+def diff_resource(old: tuple[list[str], list[dict]], new: tuple[list[str], list[dict]], pk: list[str]) -> dict:
+    (old_fields, old_rows), (new_fields, new_rows) = old, new
+    common = [f for f in new_fields if f in old_fields]
+    key_fields = pk if pk and all(k in old_fields and k in new_fields for k in pk) else common
+
+    def keyed(rows):
+        return {tuple(r.get(k, "") for k in key_fields): r for r in rows}
+
+    o, n = keyed(old_rows), keyed(new_rows)
+    as_key = lambda k: dict(zip(key_fields, k))  # noqa: E731
+    changed = [{"key": as_key(k), "field": f, "old": o[k][f], "new": n[k][f]}
+               for k in n if k in o for f in common if f not in key_fields and o[k][f] != n[k][f]]
+    return {
+        "primary_key": key_fields,
+        "fields_added": [f for f in new_fields if f not in old_fields],
+        "fields_removed": [f for f in old_fields if f not in new_fields],
+        "added": [{"key": as_key(k), "row": n[k]} for k in n if k not in o],
+        "removed": [{"key": as_key(k), "row": o[k]} for k in o if k not in n],
+        "changed": changed,
+        "rows_old": len(old_rows),
+        "rows_new": len(new_rows),
+    }
+
+
+def diff(old_dir: Path, new_dir: Path) -> dict:
+    """Row-level diff of two package folders, keyed by each resource's primaryKey in the new
+    descriptor. Only resources with a change are listed under "resources"."""
+    old_desc, new_desc = read_descriptor(old_dir), read_descriptor(new_dir)
+    old_res = {r["name"]: r for r in old_desc["resources"]}
+    new_res = {r["name"]: r for r in new_desc["resources"]}
+    out = {
+        "old_version": old_desc.get("version"),
+        "new_version": new_desc.get("version"),
+        "resources_added": [n for n in new_res if n not in old_res],
+        "resources_removed": [n for n in old_res if n not in new_res],
+        "metadata_changed": sorted(k for k in set(old_desc) | set(new_desc)
+                                   if k not in ("resources", "version") and old_desc.get(k) != new_desc.get(k)),
+        "resources": {},
+    }
+    for name, res in new_res.items():
+        if name not in old_res:
+            continue
+        d = diff_resource(_table(old_dir, old_res[name]), _table(new_dir, res), res.get("schema", {}).get("primaryKey", []))
+        d["schema_changed"] = old_res[name].get("schema") != res.get("schema")
+        if any(d[k] for k in ("fields_added", "fields_removed", "added", "removed", "changed", "schema_changed")):
+            out["resources"][name] = d
+    return out
+
+
+def row_counts(root: Path) -> dict[str, int]:
+    return {r["name"]: len(_table(root, r)[1]) for r in read_descriptor(root)["resources"]}
+
+
+def changelog(releases_dir: Path) -> list[dict]:
+    """Every release, newest first, with its diff against the previous release."""
+    releases_dir = Path(releases_dir)
+    meta = {v["version"]: v for v in read_index(releases_dir)["versions"]}
+    versions = released_versions(releases_dir)
+    out = []
+    for i, version in enumerate(versions):
+        prev = versions[i - 1] if i else None
+        entry = {"version": version, "date": meta[version]["date"], "summary": meta[version]["summary"],
+                 "previous": prev, "rows": row_counts(releases_dir / version)}
+        if prev is None:
+            entry["changes"] = "initial release"
+            entry["diff"] = None
+        else:
+            entry["diff"] = diff(releases_dir / prev, releases_dir / version)
+            entry["changes"] = f"changes since {prev}"
+        out.append(entry)
+    return out[::-1]
+
+
+# ---------------------------------------------------------------- site downloads
+
+def _version_catalog(releases_dir: Path, entry: dict) -> dict:
+    version = entry["version"]
+    folder = releases_dir / version
+    files = tree_files(folder)
+    desc = json.loads(files["datapackage.json"])
+    url = f"downloads/{version}"
+    zip_name = next(p for p in files if p.endswith(".zip") and "/" not in p)
+    return {
+        "version": version,
+        "date": entry["date"],
+        "summary": entry["summary"],
+        "title": desc.get("title", desc["name"]),
+        "datapackage": {"url": f"{url}/datapackage.json", "sha256": sha256_of(files["datapackage.json"])},
+        "zip": {"url": f"{url}/{zip_name}", "sha256": sha256_of(files[zip_name]), "bytes": len(files[zip_name])},
+        "sha256sums": f"{url}/{SUMS}",
+        "resources": [
+            {"name": r["name"], "title": r.get("title", r["name"]), "path": r["path"],
+             "rows": len(csv_rows(files[r["path"]])), "sha256": sha256_of(files[r["path"]]),
+             "url": f"{url}/{r['path']}"}
+            for r in desc["resources"]
+        ],
+    }
+
+
+def download_files(releases_dir: Path, package_root: Path) -> dict[str, bytes]:
+    """Everything to publish under downloads/ on the site (path from the site root → bytes):
+    downloads/<version>/… for every release, downloads/latest/… (the newest release),
+    downloads/catalog.json and downloads/SHA256SUMS."""
+    releases_dir = Path(releases_dir)
+    desc = read_descriptor(package_root)
+    index = read_index(releases_dir)
+    versions = released_versions(releases_dir)
+    files: dict[str, bytes] = {}
+    for version in versions:
+        for rel, data in tree_files(releases_dir / version).items():
+            files[f"downloads/{version}/{rel}"] = data
+    if versions:
+        for rel, data in tree_files(releases_dir / versions[-1]).items():
+            files[f"downloads/latest/{rel}"] = data
+    by_version = {v["version"]: v for v in index["versions"]}
+    catalog = {
+        "name": desc["name"],
+        "title": desc.get("title", desc["name"]),
+        "homepage": desc.get("homepage"),
+        "licenses": desc.get("licenses", []),
+        "current_version": desc.get("version"),
+        "latest": versions[-1] if versions else None,
+        "latest_url": "downloads/latest/" if versions else None,
+        "versions": [_version_catalog(releases_dir, by_version[v]) for v in reversed(versions)],
+    }
+    files["downloads/catalog.json"] = dumps(catalog).encode("utf-8")
+    files["downloads/SHA256SUMS"] = sums_text({p.removeprefix("downloads/"): b for p, b in files.items()}).encode("ascii")
+    return files
+
+
+# ---------------------------------------------------------------- CLI
+
+def _validate(package_root: Path) -> None:
+    """Refuse to freeze a package that does not pass `make check`."""
+    from scripts.check import run_checks
+    from scripts.load import load_package
+
+    run_checks(load_package(package_root))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.release", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["freeze", "verify", "status"])
+    parser.add_argument("--package", type=Path, default=PACKAGE, help="package directory (default: datapackage/)")
+    parser.add_argument("--releases", type=Path, default=RELEASES, help="releases directory (default: releases/)")
+    parser.add_argument("--date", help="release date YYYY-MM-DD (default: today)")
+    parser.add_argument("--summary", help="one-line summary of the release (required for freeze)")
+    args = parser.parse_args(argv)
+
+    from scripts.problems import PipelineError
+
+    if args.command == "verify":
+        problems = verify(args.releases)
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"{len(problems)} problem(s)." if problems else f"All releases verified: {', '.join(released_versions(args.releases)) or 'none'}.")
+        return 1 if problems else 0
+    if args.command == "status":
+        msg = unreleased_change(args.package, args.releases)
+        print(msg or "datapackage/ matches its release, or is a new version in progress.")
+        return 1 if msg else 0
+    if not args.summary:
+        parser.error("freeze needs --summary \"one line saying what this release is\"")
+    version = read_descriptor(args.package)["version"]
+    date = args.date or dt.date.today().isoformat()
+    try:
+        _validate(args.package)
+        folder = freeze(args.package, args.releases, version, date, args.summary)
+    except PipelineError as e:
+        print(e.report(), file=sys.stderr)
+        return 1
+    except (ValueError, FileExistsError) as e:
+        print(f"Not released: {e}", file=sys.stderr)
+        return 1
+    problems = verify(args.releases)
+    for p in problems:
+        print(p, file=sys.stderr)
+    print(f"Released {version} ({date}) in {folder}. Commit releases/ now.")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
