@@ -20,7 +20,7 @@ from scripts.escape import attr, text
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
 LONG_TEXT = 160  # cells longer than this are shown in a smaller font
 
-CHECK_STATUS = {"pass": "✅ Passes", "discrepancy": "⚠️ Source discrepancies (documented)", "fail": "❌ Fails"}
+CHECK_STATUS = {"pass": "Passes", "discrepancy": "Source discrepancies (documented)", "fail": "Fails"}
 
 
 # ---------------------------------------------------------------- helpers
