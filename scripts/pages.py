@@ -168,7 +168,7 @@ def changelog_page(entries: list[dict]) -> str:
     for e in entries:
         v = e["version"]
         out.append(f'<h2 id="v{attr(v)}">{text(v)} ({text(e["date"])})</h2>\n\n<p>{text(e["summary"])}</p>\n\n')
-        out.append(f'<p><a href="../downloads/{attr(v)}/">Files of {text(v)}</a> · <a href="../downloads/{attr(v)}/SHA256SUMS">SHA256SUMS</a></p>\n\n')
+        out.append(f'<p><a href="../downloads/{attr(v)}/README.md">README of {text(v)}</a> (lists its files) · <a href="../downloads/{attr(v)}/datapackage.json">datapackage.json</a> · <a href="../downloads/{attr(v)}/SHA256SUMS">SHA256SUMS</a></p>\n\n')
         if not e.get("diff"):
             rows = sorted(e.get("rows", {}).items())
             out.append(html_table(["Resource", "Rows"], [[k, n] for k, n in rows], caption=f"Initial release {v}: rows per resource", numeric={"Rows"}))
