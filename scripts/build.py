@@ -108,8 +108,11 @@ def _source_date_epoch() -> str:
 
 def serve(addr: str) -> None:
     generate()
-    env = mkdocs_env(JRE_PIPELINE_DONE="1")
-    os.execve(sys.executable, [sys.executable, "-m", "mkdocs", "serve", "--strict", "--dev-addr", addr], env)
+    # Served at the root of the dev address; not --strict: mkdocs serve counts the server's own
+    # 404 log lines as warnings, so one mistyped URL would stop every later rebuild. `make site`
+    # and CI build with --strict.
+    env = mkdocs_env(JRE_PIPELINE_DONE="1", SITE_URL=f"http://{addr}/")
+    os.execve(sys.executable, [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", addr], env)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,7 +53,7 @@ def dataset_jsonld(pkg, resource: dict, release: dict, site_url: str, page_url: 
     url = site_url + page_url
     variables = [{"@type": "PropertyValue", "name": f["name"], "description": f.get("description", ""), **({"unitText": f["unit"]} if f.get("unit") else {})}
                  for f in resource["schema"]["fields"]]
-    return {
+    ld = {
         "@context": "https://schema.org/",
         "@type": "Dataset",
         "name": resource["title"],
@@ -74,3 +74,4 @@ def dataset_jsonld(pkg, resource: dict, release: dict, site_url: str, page_url: 
         "isBasedOn": [{"@type": "CreativeWork", "name": s["title"] if s["title"] != "not stated" else s["notes"][:120], "author": s["author"], **({"datePublished": str(s["year"])} if s["year"] else {})} for s in sources],
         "distribution": downloads,
     }
+    return {k: v for k, v in ld.items() if v not in ("", [], None)}

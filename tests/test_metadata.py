@@ -1,0 +1,67 @@
+"""Machine-readable metadata: schema.org JSON-LD on dataset pages, CITATION.cff, catalog and sitemap."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import yaml
+from conftest import PACKAGE, ROOT
+
+from scripts.pages import site_url
+
+
+def jsonld_of(page):
+    m = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page.read_text(encoding="utf-8"), re.S)
+    assert len(m) == 1
+    assert "<" not in m[0] and ">" not in m[0] and "&" not in m[0]  # escaped for a script element
+    return json.loads(m[0])
+
+
+def test_every_dataset_page_has_dataset_jsonld(built_site):
+    d = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
+    base = site_url(ROOT)
+    for r in d["resources"]:
+        ld = jsonld_of(built_site / "datasets" / r["name"] / "index.html")
+        assert ld["@type"] == "Dataset" and ld["name"] == r["title"]
+        assert len(ld["description"]) >= 50 and ld["version"] == d["version"]
+        assert ld["license"].startswith("https://creativecommons.org/licenses/by/4.0")
+        for key in ("creator", "citation", "spatialCoverage", "variableMeasured", "url"):
+            assert ld.get(key), (r["name"], key)
+        assert ld.get("temporalCoverage") == r.get("temporalCoverage")
+        if "source_id" in [f["name"] for f in r["schema"]["fields"]] and r["name"] != "sources":
+            assert ld["isBasedOn"], r["name"]
+        assert [v["name"] for v in ld["variableMeasured"]] == [f["name"] for f in r["schema"]["fields"]]
+        for dist in ld["distribution"]:
+            assert dist["@type"] == "DataDownload" and dist["encodingFormat"] in ("text/csv", "application/zip")
+            assert dist["contentUrl"].startswith(base)
+            local = built_site / dist["contentUrl"][len(base):]
+            assert hashlib.sha256(local.read_bytes()).hexdigest() == dist["sha256"]
+
+
+def test_page_shows_what_jsonld_declares(built_site):
+    page = built_site / "datasets" / "far_east_trade" / "index.html"
+    html = page.read_text(encoding="utf-8")
+    visible = re.sub(r"<[^>]+>", "", html)
+    ld = jsonld_of(page)
+    for dist in ld["distribution"]:
+        assert dist["sha256"] in html
+    assert "@misc{jre_far_east_trade_1_0_0" in visible and "TY  - DATA" in visible and "(Version 1.0.0) [Data set]" in visible
+
+
+def test_citation_cff():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert cff["cff-version"] == "1.2.0" and cff["type"] == "dataset"
+    for key in ("message", "title", "authors"):
+        assert cff[key]
+    d = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
+    assert str(cff["version"]) == d["version"] and cff["title"] == d["title"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(cff["date-released"]))
+    assert all("name" in a or "family-names" in a for a in cff["authors"])
+
+
+def test_catalog_and_sitemap(built_site):
+    cat = json.loads((built_site / "downloads" / "catalog.json").read_text(encoding="utf-8"))
+    assert cat["latest"] == json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))["version"]
+    sitemap = (built_site / "sitemap.xml").read_text(encoding="utf-8")
+    assert sitemap.count("<loc>") >= 25 and "datasets/facts/" in sitemap
