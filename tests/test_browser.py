@@ -74,10 +74,19 @@ def test_home_renders_with_charts(page, server):
 
 
 def test_search_finds_sakhalin(page, server):
-    page.goto(server + "/")
-    page.click("label.md-search__icon, .md-search__input", timeout=5000) if page.is_visible("label[for=__search]") else None
-    page.fill("input.md-search__input", "Sakhalin")
-    page.wait_for_selector(".md-search-result__item", timeout=10000)
+    # Material's search runs in a worker that must first load search_index.json; a query typed
+    # before that is not re-run, so wait for the index and type again if nothing came back.
+    with page.expect_response(lambda r: r.url.endswith("search/search_index.json")):
+        page.goto(server + "/")
+    box = page.locator("input.md-search__input")
+    for _ in range(5):
+        box.fill("")
+        box.type("Sakhalin", delay=20)
+        try:
+            page.wait_for_selector(".md-search-result__item", timeout=4000)
+            break
+        except Exception:
+            continue
     results = page.inner_text(".md-search-result")
     assert "Sakhalin" in results
     assert page.errors == []
