@@ -62,14 +62,13 @@ def check(package_dir: Path = PACKAGE):
     return pkg, checks
 
 
-def generate(package_dir: Path = PACKAGE) -> dict[str, bytes | str]:
+def generate(package_dir: Path = PACKAGE) -> None:
     from scripts import pages
 
     pkg, checks = check(package_dir)
     files, ctx = pages.collect(pkg, checks, ROOT, BUILD)
     sync_tree(files, BUILD / "docs")
     write_if_changed(BUILD / "context.json", json.dumps(ctx, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
-    return files
 
 
 def mkdocs_env(**extra) -> dict[str, str]:

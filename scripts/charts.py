@@ -33,6 +33,8 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
+from scripts.cite import source_label
+
 __all__ = ["render_all", "theme_config", "finish_svg", "CHART_IDS"]
 
 CHART_IDS = (
@@ -72,13 +74,6 @@ _PALETTES = {
     },
 }
 
-# Short names of the three source documents, for legends and captions.
-_DOC_LABELS = {
-    "ivanov-2005": ("Ivanov 2005", "Ivanov (2005)"),
-    "brief-2017": ("Policy brief 2017", "the 2017 policy brief"),
-    "saito-2017": ("Saito 2017", "Saito (2017)"),
-}
-
 _FLOW_LABELS = {
     "export": "Exports to Japan",
     "import": "Imports from Japan",
@@ -89,10 +84,6 @@ _SECTOR_LABELS = {
     "mining": "Mining",
     "manufacturing": "Manufacturing",
 }
-
-# Used only if the pipeline passes no `facts` table (fact sa-documents-total).
-_STATED_PLAN_DOCUMENTS = 80
-
 
 @dataclass(frozen=True)
 class ChartDef:
@@ -160,24 +151,26 @@ def _plural_join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _source_label(source_id: str) -> str:
-    return _DOC_LABELS.get(source_id, (source_id, source_id))[0]
+def _source_row(tables: dict, source_id: str) -> dict:
+    sources = tables["sources"]
+    return sources[sources["source_id"] == source_id].iloc[0].to_dict()
 
 
-def _source_cite(source_id: str) -> str:
-    return _DOC_LABELS.get(source_id, (source_id, source_id))[1]
+def _source_label(tables: dict, source_id: str) -> str:
+    """Legend name of a source document, e.g. 'Ivanov 2005' (from the sources table)."""
+    return source_label(_source_row(tables, source_id), short=True)
+
+
+def _source_cite(tables: dict, source_id: str) -> str:
+    """Caption name of a source document, e.g. 'Ivanov (2005)'."""
+    return source_label(_source_row(tables, source_id))
 
 
 def _org_name(tables: dict, source_id) -> str | None:
     """Name of a statistical source (the `author` of a `sources` row)."""
     if _is_missing(source_id):
         return None
-    sources = tables.get("sources")
-    if sources is not None:
-        match = sources[sources["source_id"] == source_id]
-        if len(match) and not _is_missing(match["author"].iloc[0]):
-            return str(match["author"].iloc[0])
-    return str(source_id)
+    return str(_source_row(tables, source_id)["author"])
 
 
 def _merge_locators(locators) -> str:
@@ -201,7 +194,7 @@ def _caption(tables: dict, data: pd.DataFrame, unit: str, extra: str = "") -> st
     cited = []
     for source_id in dict.fromkeys(data["source_id"]):
         rows = data[data["source_id"] == source_id]
-        text = f"{_source_cite(source_id)}, {_merge_locators(dict.fromkeys(rows['locator']))}"
+        text = f"{_source_cite(tables, source_id)}, {_merge_locators(dict.fromkeys(rows['locator']))}"
         if "primary_source_id" in rows:
             primaries = [p for p in dict.fromkeys(rows["primary_source_id"]) if not _is_missing(p)]
             names = [_org_name(tables, p) for p in primaries]
@@ -369,7 +362,7 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
             "value": rows["value"].astype(float),
             "unit": _text(rows["unit"]),
             "source_id": _text(rows["source_id"]),
-            "source_label": rows["source_id"].map(_source_label).astype(str),
+            "source_label": rows["source_id"].map(lambda s: _source_label(tables, s)).astype(str),
             "locator": _text(rows["locator"]),
             "primary_source_id": _text(rows["primary_source_id"]),
         }
@@ -385,7 +378,7 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
 
     unit = str(data["unit"].iloc[0])
     decimals = _decimals(data["value"])
-    legend_order = [_source_label(s) for s in source_order]
+    legend_order = [_source_label(tables, s) for s in source_order]
     lo, hi = int(data["year"].min()), int(data["year"].max())
     x = alt.X(
         "year:Q",
@@ -438,7 +431,7 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
     others = whole[(whole["source_id"] != source_order[0]) & ~whole["year"].isin(conflict_years)]
     description = (
         f"Every Russia–Japan trade total in the three sources, {lo}–{hi}, in {unit}, coloured by source: "
-        f"the {_source_label(source_order[0])} series rises from {_num(first['value'].iloc[0], decimals)} in "
+        f"the {_source_label(tables, source_order[0])} series rises from {_num(first['value'].iloc[0], decimals)} in "
         f"{first['year'].iloc[0]} to {_num(first['value'].iloc[-1], decimals)} in {first['year'].iloc[-1]}"
     )
     if len(part):
@@ -447,13 +440,13 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
         )
     if len(others):
         description += ", and the later totals are " + " and ".join(
-            f"{_num(v, decimals)} ({y}, {_source_label(s)})" for v, y, s in zip(others["value"], others["year"], others["source_id"])
+            f"{_num(v, decimals)} ({y}, {_source_label(tables, s)})" for v, y, s in zip(others["value"], others["year"], others["source_id"])
         )
     description += "."
     for year in conflict_years:
         group = whole[whole["year"] == year]
         description += f" For {year} the sources disagree: " + " and ".join(
-            f"{_source_cite(s)} gives {_num(v, decimals)}" for s, v in zip(group["source_id"], group["value"])
+            f"{_source_cite(tables, s)} gives {_num(v, decimals)}" for s, v in zip(group["source_id"], group["value"])
         ) + ", drawn as separate points."
     return ChartDef(
         id="trade-totals-all-sources",
@@ -471,11 +464,9 @@ def _chart_trade_totals(tables: dict) -> ChartDef:
 
 def _chart_far_east(tables: dict) -> ChartDef:
     fe = tables["far_east_trade"]
-    regions = tables.get("regions")
-    names = {}
-    if regions is not None:
-        names = dict(zip(_text(regions["region_code"]), _text(regions["name"])))
-    region_label = [names.get(str(c), str(s)) for c, s in zip(fe["region_code"], fe["region_in_source"])]
+    regions = tables["regions"]
+    names = dict(zip(_text(regions["region_code"]), _text(regions["name"])))
+    region_label = [names[str(c)] for c in fe["region_code"]]  # every code resolves (foreign key)
     everything = pd.DataFrame(
         {
             "region_code": _text(fe["region_code"]),
@@ -581,7 +572,7 @@ def _chart_far_east(tables: dict) -> ChartDef:
         title=title,
         description=description,
         caption=_caption(tables, data, unit, "Cells printed '—' in the source are left out (marked n/a)."),
-        resources=("far_east_trade", "regions") if regions is not None else ("far_east_trade",),
+        resources=("far_east_trade", "regions"),
         unit=unit,
         chart=chart,
         data=data,
@@ -700,12 +691,9 @@ def _chart_investment(tables: dict) -> ChartDef:
 
 
 def _stated_plan_documents(tables: dict) -> int:
-    facts = tables.get("facts")
-    if facts is not None and "fact_id" in facts:
-        hit = facts[facts["fact_id"] == "sa-documents-total"]
-        if len(hit) and not _is_missing(hit["value"].iloc[0]):
-            return int(float(hit["value"].iloc[0]))
-    return _STATED_PLAN_DOCUMENTS
+    """The number of documents Saito states (fact sa-documents-total)."""
+    facts = tables["facts"]
+    return int(facts.loc[facts["fact_id"] == "sa-documents-total", "value"].iloc[0])
 
 
 def _chart_plan_documents(tables: dict) -> ChartDef:
@@ -750,18 +738,15 @@ def _chart_plan_documents(tables: dict) -> ChartDef:
         + _plural_join([f"{n} ({c})" for n, c in zip(rest["point_number"], rest["documents"])])
         + f". The eight counts add up to {total}, against the {stated} documents the source states."
     )
-    names_source = f"{_source_cite(str(points['source_id'].iloc[0]))}, {str(points['locator'].iloc[0]).split(' (')[0]}"
+    names_source = f"{_source_cite(tables, str(points['source_id'].iloc[0]))}, {str(points['locator'].iloc[0]).split(' (')[0]}"
     caption = _caption(tables, data, "number of documents", f"The counts add up to {total}, not the {stated} stated.")
     caption = caption.replace(". Unit:", f"; point names from {names_source}. Unit:", 1)
-    resources = ["plan_documents", "plan_points"]
-    if tables.get("facts") is not None:
-        resources.append("facts")
     return ChartDef(
         id="plan-documents",
         title=title,
         description=description,
         caption=caption,
-        resources=tuple(resources),
+        resources=("plan_documents", "plan_points", "facts"),
         unit="documents",
         chart=chart,
         data=data,

@@ -170,7 +170,7 @@ def check_conflicts(pkg: Package) -> dict:
                              "values": [{"source_id": s, "value": v, "locator": loc} for s, v, loc in zip(g.source_id, g.value_in_source, g.locator)]})
     facts = pkg.raw["facts"]
     for r in t.itertuples():
-        same = facts[(facts.source_id == r.source_id) & (facts.period == r.period) & (facts.topic == "trade") & (facts.unit == r.unit) & facts.measure.str.contains("trade", case=False) & ~facts.measure.str.contains("share|rank|decline|relative", case=False)]
+        same = facts[(facts.source_id == r.source_id) & (facts.period == r.period) & (facts.topic == "trade") & (facts.unit == r.unit)]
         for fr in same.itertuples():
             compared += 1
             if dec(fr.value) != dec(r.value):

@@ -8,30 +8,45 @@ from __future__ import annotations
 import json
 import re
 
-AUTHOR = "Japan–Russia Economic Cooperation data team"
+
+
+def authors(desc: dict) -> list[str]:
+    """Authors of the package: its contributors with the author role (v1 `role` or v2 `roles`)."""
+    return [c.get("title") or c.get("name", "") for c in desc.get("contributors", [])
+            if "author" in (c.get("roles") or [c.get("role")])] or [desc["name"]]
+
+
+def source_label(src: dict, short: bool = False) -> str:
+    """How a source is named on the site: 'Ivanov (2005)' (short, for legends: 'Ivanov 2005')
+    for a document, from its row of the sources table; the issuing body for a cited source."""
+    if src["kind"] != "document":
+        return src["author"]
+    who = "Policy brief" if src["author"] == "not stated" else src["author"].split()[-1]
+    return f"{who} {src['year']}" if short else f"{who} ({src['year']})"
 
 
 def _year(date: str) -> str:
     return date[:4]
 
 
-def apa(pkg_title: str, res_title: str, version: str, date: str, url: str) -> str:
-    return f"{AUTHOR}. ({_year(date)}). {res_title} (Version {version}) [Data set]. In {pkg_title}. {url}"
+def apa(names: list[str], title: str, version: str, date: str, url: str, container: str = "") -> str:
+    part_of = f" In {container}." if container else ""
+    return f"{' & '.join(names)}. ({_year(date)}). {title} (Version {version}) [Data set].{part_of} {url}".rstrip()
 
 
-def bibtex(key: str, pkg_title: str, res_title: str, version: str, date: str, url: str) -> str:
+def bibtex(key: str, names: list[str], title: str, version: str, date: str, url: str, container: str = "") -> str:
     def esc(s: str) -> str:
         return re.sub(r"([{}%&$#_])", r"\\\1", s)
 
-    return (f"@misc{{{key},\n  author = {{{{{esc(AUTHOR)}}}}},\n  title = {{{esc(res_title)}}},\n"
-            f"  howpublished = {{{esc(pkg_title)}}},\n  year = {{{_year(date)}}},\n  version = {{{version}}},\n"
-            f"  url = {{{url}}},\n  note = {{Data set, version {version}, released {date}}}\n}}")
+    fields = [("author", "{" + esc(" and ".join(names)) + "}"), ("title", esc(title)), ("howpublished", esc(container)),
+              ("year", _year(date)), ("version", version), ("url", url), ("note", f"Data set, version {version}, released {date}")]
+    return f"@misc{{{key},\n" + ",\n".join(f"  {k} = {{{v}}}" for k, v in fields if v) + "\n}"
 
 
-def ris(pkg_title: str, res_title: str, version: str, date: str, url: str) -> str:
-    lines = [("TY", "DATA"), ("AU", AUTHOR), ("TI", res_title), ("T2", pkg_title), ("PY", _year(date)),
+def ris(names: list[str], title: str, version: str, date: str, url: str, container: str = "") -> str:
+    lines = [("TY", "DATA")] + [("AU", n) for n in names] + [("TI", title), ("T2", container), ("PY", _year(date)),
              ("DA", date.replace("-", "/")), ("ET", version), ("UR", url), ("ER", "")]
-    return "\n".join(f"{k}  - {v}".rstrip() for k, v in lines)
+    return "\n".join(f"{k}  - {v}".rstrip() for k, v in lines if v or k == "ER")
 
 
 def script_json(data: dict) -> str:
@@ -64,13 +79,13 @@ def dataset_jsonld(pkg, resource: dict, release: dict, site_url: str, page_url: 
         "datePublished": release["date"],
         "license": "https://creativecommons.org/licenses/by/4.0/",
         "isAccessibleForFree": True,
-        "creator": {"@type": "Organization", "name": AUTHOR},
+        "creator": [{"@type": "Organization", "name": n} for n in authors(d)],
         "keywords": d.get("keywords", []),
         "temporalCoverage": resource.get("temporalCoverage", ""),
         "spatialCoverage": {"@type": "Place", "name": resource.get("spatialCoverage", "Russia; Japan")},
         "variableMeasured": variables,
         "isPartOf": {"@type": "Dataset", "name": d["title"], "url": site_url + "datasets/"},
-        "citation": apa(d["title"], resource["title"], version, release["date"], url),
+        "citation": apa(authors(d), resource["title"], version, release["date"], url, d["title"]),
         "isBasedOn": [{"@type": "CreativeWork", "name": s["title"] if s["title"] != "not stated" else s["notes"][:120], "author": s["author"], **({"datePublished": str(s["year"])} if s["year"] else {})} for s in sources],
         "distribution": downloads,
     }

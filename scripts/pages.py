@@ -1,9 +1,9 @@
 """Stage 3: everything the site shows that comes from the data, as files for build/docs.
 
-`collect` returns {relative path: content} for: the hand-written docs/ tree (copied as is),
-the data catalog, one page per resource, the sources and data-quality pages, the charts (from
-scripts.charts), the downloads (from scripts.release), the navigation and build/context.json
-for the macros. Generated pages switch macros off (`render_macros: false`) and every data
+`collect` returns ({relative path: content}, context). The files are the hand-written docs/
+tree (copied as is), the data catalog, one page per resource, the sources, data-quality and
+changelog pages, the charts (from scripts.charts) and the downloads (from scripts.release). The
+context is what the macros and the nav hook read (written to build/context.json). Generated pages switch macros off (`render_macros: false`) and every data
 value goes through scripts.escape.text, so a cell is always shown as literal text.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from scripts import cite, release
+from scripts.cite import source_label
 from scripts.escape import attr, text
 
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
@@ -51,13 +52,6 @@ def html_table(columns: list[str], rows: list[list], caption: str = "", numeric:
             cells.append(f"<td{cls}>{text(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="table-wrap" tabindex="0" role="region" aria-label="{attr(caption or "table")}"><table>{cap}<thead><tr>{head}</tr></thead><tbody>' + "".join(body) + "</tbody></table></div>\n"
-
-
-def source_label(src: dict) -> str:
-    if src["kind"] == "document":
-        who = "Policy brief" if src["author"] == "not stated" else src["author"].split()[-1]
-        return f"{who} ({src['year']})"
-    return src["author"]
 
 
 def sources_index(pkg) -> dict[str, dict]:
@@ -124,7 +118,7 @@ def dataset_page(pkg, resource: dict, charts: list[dict], latest: dict, base_url
     items.append(f'<li><a href="../../{attr(latest["zip"]["url"])}" download>{text(latest["zip"]["url"].rsplit("/", 1)[-1])}</a> (the whole package: descriptor, every CSV, README, licence)<br>SHA-256 <code class="sha">{text(latest["zip"]["sha256"])}</code></li>')
     items.append(f'<li><a href="../../{attr(latest["datapackage"]["url"])}">datapackage.json</a> (descriptor with every schema)</li>')
     out.append(f'<ul class="downloads">{"".join(items)}</ul>\n\n<p>Checksums of every file: <a href="../../downloads/SHA256SUMS">SHA256SUMS</a>; every version: <a href="../../downloads/catalog.json">catalog.json</a>.</p>\n\n')
-    out.append(cite_box(pkg.descriptor["title"], resource, version, latest["date"], base_url + page_url))
+    out.append(cite_box(pkg.descriptor, resource, version, latest["date"], base_url + page_url))
     for ch in charts:
         out.append(f"## Chart: {text(ch['title'])}\n\n" + chart_figure(ch, "../../") + "\n")
     out.append("## Data\n\n")
@@ -148,12 +142,14 @@ def dataset_page(pkg, resource: dict, charts: list[dict], latest: dict, base_url
     return "".join(out)
 
 
-def cite_box(pkg_title: str, resource: dict, version: str, date: str, url: str) -> str:
+def cite_box(desc: dict, resource: dict, version: str, date: str, url: str) -> str:
     """'Cite this dataset' in three formats, as tabs of code blocks (Material adds a copy button)."""
     key = f"jre_{resource['name']}_{version.replace('.', '_')}"
-    blocks = [("APA", "text", cite.apa(pkg_title, resource["title"], version, date, url)),
-              ("BibTeX", "bibtex", cite.bibtex(key, pkg_title, resource["title"], version, date, url)),
-              ("RIS", "text", cite.ris(pkg_title, resource["title"], version, date, url))]
+    names, title, pkg_title = cite.authors(desc), resource["title"], desc["title"]
+    blocks = [("APA", "text", cite.apa(names, title, version, date, url, pkg_title)),
+              ("BibTeX", "bibtex", cite.bibtex(key, names, title, version, date, url, pkg_title)),
+              ("RIS", "text", cite.ris(names, title, version, date, url, pkg_title))]
+
     def tab(label: str, lang: str, code: str) -> str:
         fenced = f"```{lang}\n{code}\n```"
         return f'=== "{label}"\n\n' + "".join(f"    {line}\n" if line else "\n" for line in fenced.split("\n")) + "\n"

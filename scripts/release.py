@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from scripts import cite, load
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "datapackage"
 RELEASES = ROOT / "releases"
@@ -96,7 +98,8 @@ def csv_header(data: bytes) -> list[str]:
 
 
 def read_descriptor(root: Path) -> dict:
-    return json.loads((Path(root) / "datapackage.json").read_text(encoding="utf-8"))
+    """The descriptor of a package folder (scripts.load reports a broken one clearly)."""
+    return load.read_descriptor(Path(root) / "datapackage.json")
 
 
 def _safe_rel(path: str) -> str:
@@ -182,36 +185,6 @@ def license_text(desc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _authors(desc: dict) -> list[str]:
-    return [c.get("title") or c.get("name", "") for c in desc.get("contributors", [])
-            if "author" in (c.get("roles") or [c.get("role")])] or [desc["name"]]
-
-
-def _licence_names(desc: dict) -> str:
-    return ", ".join(l.get("name") or l.get("title", "") for l in desc.get("licenses", [])) or "see LICENSE.txt"
-
-
-def citation(desc: dict, date: str) -> str:
-    """APA-style citation of one version."""
-    year = date[:4]
-    return f"{' & '.join(_authors(desc))} ({year}). *{desc.get('title', desc['name'])}* (Version {desc['version']}) [Data set]. {desc.get('homepage', '')}".rstrip()
-
-
-def bibtex(desc: dict, date: str) -> str:
-    key = re.sub(r"[^a-z0-9]+", "-", desc["name"].lower()).strip("-") + "-" + desc["version"]
-    return "\n".join([
-        f"@misc{{{key},",
-        f"  author = {{{{{' and '.join(_authors(desc))}}}}},",
-        f"  title = {{{{{desc.get('title', desc['name'])}}}}},",
-        f"  version = {{{desc['version']}}},",
-        f"  year = {{{date[:4]}}},",
-        f"  date = {{{date}}},",
-        f"  howpublished = {{{desc.get('homepage', '')}}},",
-        f"  note = {{Data set, licensed {_licence_names(desc)}}},",
-        "}",
-    ])
-
-
 def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) -> str:
     name, version = desc["name"], desc["version"]
     licences = ", ".join(f"[{l.get('title') or l.get('name')}]({l.get('path', '')})" for l in desc.get("licenses", []))
@@ -233,10 +206,10 @@ def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) ->
         "",
         "Cite the version you used; these files are frozen and will not change.",
         "",
-        citation(desc, date),
+        cite.apa(cite.authors(desc), desc.get("title", name), version, date, desc.get("homepage", "")),
         "",
         "```bibtex",
-        bibtex(desc, date),
+        cite.bibtex(f"{name}-{version}", cite.authors(desc), desc.get("title", name), version, date, desc.get("homepage", "")),
         "```",
         "",
     ]
