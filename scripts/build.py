@@ -19,7 +19,9 @@ from pathlib import Path
 
 from scripts.problems import PipelineError, Problem
 
-ROOT = Path(__file__).resolve().parents[1]
+# The project built: mkdocs.yml, docs/, datapackage/ and releases/. It is this repository unless
+# JRE_PROJECT names another folder of the same shape (the benchmark's synthetic projects).
+ROOT = Path(os.environ.get("JRE_PROJECT") or Path(__file__).resolve().parents[1]).resolve()
 PACKAGE = ROOT / "datapackage"
 # Everything generated goes under BUILD (default build/; tests point JRE_BUILD elsewhere).
 BUILD = Path(os.environ.get("JRE_BUILD", ROOT / "build")).resolve()

@@ -1,15 +1,26 @@
 """Stage 1: read the descriptor, validate the package with frictionless, return typed tables.
 
-Validation is one `frictionless.validate` pass over the package (schema types, constraints,
-primary and foreign keys), plus the few faults frictionless reports poorly (invalid JSON, a
+Validation is one `frictionless.validate` pass over the package (the descriptor, schema types,
+constraints, primary keys), plus the few faults frictionless reports poorly (invalid JSON, a
 missing file, a non-UTF-8 file, a header that does not match the schema), which are caught
 first with messages that say what to do. The tables are then read once with pandas.
+
+Foreign keys are checked here, on the typed tables, not by frictionless: frictionless copies and
+re-reads the referenced resource for every resource that points at it (every resource points at
+`sources`), which made it three times slower than the rest of its validation together, and
+growing with the number of resources. The check keeps its semantics: typed values compared, a
+row whose key fields are all empty is skipped, and a self-reference is an empty or absent
+`reference.resource`. tests/test_validation.py compares both on a broken package.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +30,7 @@ import pandas as pd
 from scripts.problems import PipelineError, Problem
 
 STAGE = "Validation"
+PARALLEL_FROM = 200  # resources; smaller packages are validated in one process
 
 # What to do about each kind of frictionless error.
 FIXES = {
@@ -108,9 +120,46 @@ def _field_types(descriptor: dict) -> dict[tuple[str, str], str]:
     return {(r["name"], f["name"]): f["type"] for r in descriptor["resources"] for f in r.get("schema", {}).get("fields", [])}
 
 
-def frictionless_problems(descriptor_path: Path, descriptor: dict) -> list[Problem]:
+def _as_list(fields) -> list[str]:
+    return [fields] if isinstance(fields, str) else list(fields)
+
+
+def without_foreign_keys(descriptor: dict) -> dict:
+    """A copy of the descriptor whose schemas have no foreignKeys (checked by foreign_key_problems)."""
+    out = json.loads(json.dumps(descriptor))
+    for res in out["resources"]:
+        if isinstance(res.get("schema"), dict):
+            res["schema"].pop("foreignKeys", None)
+    return out
+
+
+def frictionless_problems(root: Path, descriptor: dict) -> list[Problem]:
+    """frictionless's problems with the package, foreign keys aside (see the module docstring).
+
+    Without foreign keys the resources are independent, so a large package is validated in
+    parts, one per CPU, in parallel: one part in this process, the others in spawned workers
+    (spawn, not fork: `mkdocs serve` calls this from a process with threads). Below
+    PARALLEL_FROM resources, starting a worker costs more than it saves."""
+    stripped = without_foreign_keys(descriptor)
+    resources = stripped["resources"]
+    parts = min(os.cpu_count() or 1, len(resources) // (PARALLEL_FROM // 2) or 1)
+    if parts == 1:
+        return _validate_part(str(root), stripped)
+    chunks = [{**stripped, "resources": resources[i::parts]} for i in range(parts)]
+    try:
+        with ProcessPoolExecutor(max_workers=parts - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_validate_part, str(root), chunk) for chunk in chunks[1:]]
+            problems = _validate_part(str(root), chunks[0])
+            for future in futures:
+                problems += future.result()
+    except BrokenProcessPool:  # a worker could not start (e.g. __main__ read from stdin)
+        return _validate_part(str(root), stripped)
+    return list(dict.fromkeys(problems))  # a package-level problem is found by every part
+
+
+def _validate_part(root: str, descriptor: dict) -> list[Problem]:
     types = _field_types(descriptor)
-    report = frictionless.validate(str(descriptor_path))
+    report = frictionless.validate(descriptor, type="package", basepath=root)
     problems = []
     for err in report.errors:
         d = err.to_descriptor()
@@ -131,6 +180,40 @@ def frictionless_problems(descriptor_path: Path, descriptor: dict) -> list[Probl
             cell = d.get("cell")
             what = f"{d.get('title')}" + (f" in value {cell!r}" if cell not in (None, "") else "") + (f": {note}" if note else "")
             problems.append(Problem(path, what, FIXES.get(kind, DEFAULT_FIX).format(note=note or kind, expected=EXPECTED.get(types.get((task.name, field or ""), ""), "a value of the field's type")), line=row, field=field))
+    return problems
+
+
+def foreign_key_problems(descriptor: dict, tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Every row whose foreign key matches no row of the referenced resource (typed values)."""
+    problems, lookups = [], {}
+    for res in descriptor["resources"]:
+        for fk in res["schema"].get("foreignKeys", []):
+            fields, ref = _as_list(fk["fields"]), fk["reference"]
+            target, ref_fields = ref.get("resource") or res["name"], _as_list(ref["fields"])
+            where = f"resource '{res['name']}', foreign key {fields} → {target}.{ref_fields}"
+            if target not in tables:
+                problems.append(Problem("datapackage.json", f"{where}: resource '{target}' does not exist.", "Correct reference.resource to the name of a resource in the package."))
+                continue
+            absent = [f for f in fields if f not in tables[res["name"]]] + [f for f in ref_fields if f not in tables[target]]
+            if absent or len(fields) != len(ref_fields):
+                problems.append(Problem("datapackage.json", f"{where}: fields {absent} do not exist or the two lists differ in length.", "Name existing fields, as many on each side."))
+                continue
+            frame = tables[res["name"]][fields]
+            keys = lookups.get((target, *ref_fields))
+            if keys is None:
+                rows = tables[target][ref_fields].itertuples(index=False, name=None)
+                keys = {k for k in rows if not all(pd.isna(v) for v in k)}
+                keys = lookups[(target, *ref_fields)] = [k[0] for k in keys] if len(ref_fields) == 1 else keys
+            if len(fields) == 1:
+                col = frame[fields[0]]
+                bad = col.notna() & ~col.isin(keys)
+            else:
+                present = frame.notna().any(axis=1)
+                bad = present & ~pd.Series([k in keys for k in frame.itertuples(index=False, name=None)], index=frame.index)
+            for i in bad[bad].index:
+                cells = [str(frame.at[i, f]) for f in fields]
+                note = f"{', '.join(cells)} not found in {target}.{', '.join(ref_fields)}"
+                problems.append(Problem(res["path"], f"Foreign key error in value {', '.join(cells)!r}: {note}", FIXES["foreign-key"].format(note=note), line=int(i) + 2, field=fields[0]))
     return problems
 
 
@@ -155,7 +238,7 @@ def load_package(root: Path) -> Package:
     problems = precheck_files(root, descriptor)
     if problems:
         raise PipelineError(STAGE, problems)
-    problems = frictionless_problems(descriptor_path, descriptor)
+    problems = frictionless_problems(root, descriptor)
     if problems:
         raise PipelineError(STAGE, problems)
     raw, tables = {}, {}
@@ -163,4 +246,7 @@ def load_package(root: Path) -> Package:
         frame = pd.read_csv(_csv_path(root, res), dtype=str, keep_default_na=False, encoding="utf-8")
         raw[res["name"]] = frame
         tables[res["name"]] = typed(frame, res["schema"])
+    problems = foreign_key_problems(descriptor, tables)
+    if problems:
+        raise PipelineError(STAGE, problems)
     return Package(root, descriptor, raw, tables)

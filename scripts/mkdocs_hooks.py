@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from pathspec.gitignore import GitIgnoreSpec
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,9 @@ def on_config(config):
     if not ctx_path.exists():
         raise PluginError("build/context.json is missing: run `make site` or `make serve` (they generate the pages first).")
     datasets = json.loads(ctx_path.read_text(encoding="utf-8"))["datasets_nav"]
+    if not datasets:  # too many to list (pages.NAV_DATASETS_MAX): the catalog is their index
+        config["not_in_nav"] = GitIgnoreSpec.from_lines(["/datasets/*.md", "!/datasets/index.md"])
+        return config
     nav = []
     for item in config["nav"] or []:
         if isinstance(item, dict) and "Data" in item:

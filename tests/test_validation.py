@@ -145,3 +145,21 @@ def test_cli_exits_nonzero_and_names_the_problem(pkg_copy, tmp_path):
     assert proc.returncode == 1
     assert "data/bilateral_trade.csv:3 (data row 2), field 'value'" in proc.stderr
     assert "Fix:" in proc.stderr
+
+
+def test_foreign_keys_agree_with_frictionless(pkg_copy):
+    """Foreign keys are checked by scripts.load, not by frictionless (see its docstring): on a
+    package broken in four ways, both must flag exactly the same rows and fields."""
+    import frictionless
+
+    set_cell(pkg_copy / "data/facts.csv", 10, "source_id", "ivanov-2050")  # → sources
+    set_cell(pkg_copy / "data/projects.csv", 3, "region_code", "RU-XXX")  # → regions
+    points = read_rows(pkg_copy / "data/plan_points.csv")
+    write_rows(pkg_copy / "data/plan_points.csv", [r for r in points if r[0] != "6"])  # integer keys → plan_points
+    set_cell(pkg_copy / "data/sources.csv", 5, "cited_by", "nobody")  # self-reference
+    set_cell(pkg_copy / "data/projects.csv", 5, "region_code", "")  # empty: not a violation
+    ours = {(p.file, p.line, p.field) for p in problems_of(pkg_copy)}
+    report = frictionless.validate(str(pkg_copy / "datapackage.json"))
+    theirs = {(t.place, e.row_number, e.note.split('"')[1]) for t in report.tasks for e in t.errors if e.type == "foreign-key"}
+    assert ours == theirs
+    assert {f for _, _, f in ours} == {"source_id", "region_code", "cited_by", "plan_point", "point_number"}
