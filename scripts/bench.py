@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 READER_PAGES = {"home": "/", "topic": "/topics/trade/", "dataset": "/datasets/far_east_trade/"}
+FIRST_LOAD_MAX = 100_000  # bytes: the issue's "100 KB", read as decimal kilobytes (the stricter)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -186,23 +187,32 @@ def scale(sizes=(10, 100, 1000), big_rows: int = 1_000_000) -> list[tuple]:
 
 # ---------------------------------------------------------------- reader side
 
-def reader(site_dir: Path) -> tuple[list[tuple], str]:
+def reader() -> tuple[list[tuple], str]:
+    """Lighthouse and bytes on a site built now from this checkout (never a stale site/)."""
     from scripts import bench_reader
 
-    try:
-        results = bench_reader.run(site_dir, ROOT / "bench" / "lighthouse", READER_PAGES)
-    except bench_reader.ReaderUnavailable as e:
-        return [], f"not measured: {e}"
+    with tempfile.TemporaryDirectory(prefix="bench-reader-") as tmp:
+        site_dir = Path(tmp) / "site"
+        subprocess.run([sys.executable, "-m", "scripts.build", "site", "--site-dir", str(site_dir)], cwd=ROOT,
+                       env={**os.environ, "JRE_BUILD": str(Path(tmp) / "build")}, check=True, capture_output=True)
+        try:
+            results = bench_reader.run(site_dir, ROOT / "bench" / "lighthouse", READER_PAGES)
+        except bench_reader.ReaderUnavailable as e:
+            return [], f"Not measured: {e}."
     rows, notes = [], []
     for r in results:
         s = r["scores"]
-        perfect = all(v == 1 for v in s.values())
-        rows.append((f"{r['label']} (`{r['path']}`)", *(f"{s[k]:.2f}" for k in ("performance", "accessibility", "best-practices", "seo")),
-                     f"{r['first_load_bytes'] / 1024:.1f} KB", f"{r['next_page_bytes'] / 1024:.1f} KB", str(r["requests"]),
-                     str(r["third_party_requests"]), verdict(perfect and r["first_load_bytes"] <= 100 * 1024 and r["third_party_requests"] == 0)))
-        for audit in r.get("failed_audits", []):
-            notes.append(f"{r['label']}: {audit['title']} ({audit['id']})")
-    return rows, "; ".join(notes)
+        ok = all(v == 1 for v in s.values()) and r["first_load_bytes"] <= FIRST_LOAD_MAX and r["third_party_requests"] == 0
+        perf = f"{s['performance']:.2f} ({'/'.join(f'{x:.2f}' for x in r['performance_runs'])})"
+        rows.append((f"{r['label']} `{r['path']}`", perf, *(f"{s[k]:.2f}" for k in ("accessibility", "best-practices", "seo")),
+                     f"{r['first_load_bytes'] / 1000:.1f} kB", f"{r['next_page_bytes'] / 1000:.1f} kB", str(r["requests"]),
+                     str(r["third_party_requests"]), verdict(ok)))
+        m = r["metrics"]
+        weighted = [a for a in r.get("failed_audits", []) if a["weight"] > 0]
+        notes.append(f"{r['label']}: FCP {m['first-contentful-paint'] / 1000:.1f} s, LCP {m['largest-contentful-paint'] / 1000:.1f} s, "
+                     f"TBT {m['total-blocking-time']:.0f} ms, CLS {m['cumulative-layout-shift']:.3f}"
+                     + (" (below 1: " + ", ".join(f"{a['title']} {a['display']}".strip() for a in weighted) + ")" if weighted else ""))
+    return rows, "Metrics of the reported run: " + "; ".join(notes) + "."
 
 
 # ---------------------------------------------------------------- output
@@ -243,7 +253,7 @@ def machine() -> str:
 
 SECTIONS = {
     "reader": ("Reader side: Lighthouse, mobile preset, site/ served with gzip",
-               ("page", "performance", "accessibility", "best practices", "SEO", "first load (gzip)", "next page", "requests", "other hosts", "targets")),
+               ("page", "performance (3 runs)", "accessibility", "best practices", "SEO", "first load (gzip)", "next page", "requests", "other hosts", "targets")),
     "maintainer": ("Maintainer side", ("measure", "value", "target", "")),
     "scale": ("Scale: the whole pipeline on synthetic projects (the real 15 resources plus those listed)",
               ("project", "pages", "time", "peak memory", "target", "")),
@@ -291,15 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{title} …", flush=True)
         note = ""
         if key == "reader":
-            site_dir = ROOT / "site"
-            if not (site_dir / "index.html").exists():
-                subprocess.run([sys.executable, "-m", "scripts.build", "site"], cwd=ROOT, check=True)
-            rows, note = reader(site_dir)
+            rows, note = reader()
         elif key == "maintainer":
             rows = maintainer()
         else:
             rows = scale()
-        text = f"### {title}\n\n" + (table(header, rows) if rows else "") + (f"\n\n{'Failing audits: ' if rows else ''}{note}" if note else "")
+        text = f"### {title}\n\n" + "\n\n".join(filter(None, [table(header, rows) if rows else "", note]))
         print(text, flush=True)
         results[key] = text
     if not args.no_page:

@@ -22,6 +22,7 @@ missing values are left out, never drawn as zero.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import pathlib
@@ -913,6 +914,13 @@ def finish_svg(svg: str, chart_id: str, variant: str, title: str, description: s
     return out
 
 
+def svg_size(svg: str) -> tuple[int, int]:
+    """(width, height) of the root <svg>, for the <img> attributes that reserve its space."""
+    root = re.match(r"\s*<svg\b[^>]*>", svg).group(0)
+    width, height = (re.search(rf'\s{k}="([0-9.]+)"', root) for k in ("width", "height"))
+    return round(float(width.group(1))), round(float(height.group(1)))
+
+
 def _format_column(series: pd.Series) -> list[str]:
     """Cells as text: NA -> '', floats in shortest exact form ('2.9', '16.0'), ints plain."""
     values = list(series)
@@ -946,16 +954,18 @@ def _write(path: pathlib.Path, text: str) -> None:
 def render_all(tables: dict[str, pd.DataFrame], out_dir: pathlib.Path) -> list[dict]:
     """Render every chart into ``out_dir``; return their metadata in a fixed order."""
     out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    cache, used = out_dir / "svg-cache", set()
+    cache.mkdir(parents=True, exist_ok=True)
     results = []
     for build in _BUILDERS:
         chart = build(tables)
         files = {}
         for variant in VARIANTS:
-            svg = vlc.vegalite_to_svg(_spec_json(chart.chart, variant))
+            svg = _to_svg(_spec_json(chart.chart, variant), cache, used)
             name = f"{chart.id}.{variant}.svg"
             _write(out_dir / name, finish_svg(svg, chart.id, variant, chart.title, chart.description))
             files[variant] = name
+        size = svg_size(svg)
         columns, rows = _table(chart.data)
         csv_name = f"{chart.id}.csv"
         _write(out_dir / csv_name, _csv_text(columns, rows))
@@ -967,6 +977,8 @@ def render_all(tables: dict[str, pd.DataFrame], out_dir: pathlib.Path) -> list[d
                 "caption": chart.caption,
                 "resources": list(chart.resources),
                 "unit": chart.unit,
+                "width": size[0],
+                "height": size[1],
                 "svg_light": files["light"],
                 "svg_dark": files["dark"],
                 "csv": csv_name,
@@ -974,4 +986,19 @@ def render_all(tables: dict[str, pd.DataFrame], out_dir: pathlib.Path) -> list[d
                 "rows": rows,
             }
         )
+    for stale in set(cache.iterdir()) - used:
+        stale.unlink()
     return results
+
+
+def _to_svg(spec: str, cache: pathlib.Path, used: set) -> str:
+    """vl-convert's SVG for a Vega-Lite spec, cached by the spec's and vl-convert's hash: the
+    conversion is most of a chart's cost, and in `make serve` most edits change no chart."""
+    key = hashlib.sha256(f"vl-convert {vlc.__version__}\n{spec}".encode("utf-8")).hexdigest()
+    path = cache / f"{key}.svg"
+    used.add(path)
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    svg = vlc.vegalite_to_svg(spec)
+    _write(path, svg)
+    return svg

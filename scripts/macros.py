@@ -37,6 +37,13 @@ def _ctx() -> dict:
     return _cache["data"]
 
 
+def _rows(tables: dict, resource: str) -> dict:
+    t = tables[resource]
+    if t["rows"] is None:
+        raise KeyError(f"macro: {resource} has {t['row_count']} rows, more than the macros load (MACRO_ROWS_MAX in scripts/pages.py); link its dataset page instead")
+    return t["rows"]
+
+
 def define_env(env):
     def prefix() -> str:
         url = env.page.url if env.page else ""
@@ -46,7 +53,7 @@ def define_env(env):
         tables = _ctx()["tables"]
         if resource not in tables:
             raise KeyError(f"macro: no resource {resource!r}; known: {', '.join(sorted(tables))}")
-        rows = tables[resource]["rows"]
+        rows = _rows(tables, resource)
         if key not in rows:
             raise KeyError(f"macro: no row {key!r} in {resource} (primary key {'/'.join(tables[resource]['primaryKey'])})")
         return rows[key]
@@ -54,7 +61,7 @@ def define_env(env):
     def citation(source_id: str, locator: str, quote: str = "") -> str:
         src = _ctx()["sources"][source_id]
         title = f"{src['label']}, {locator}" + (f": “{quote}”" if quote else "")
-        return f'<sup class="cite"><a href="{prefix()}sources/#{attr(source_id)}" title="{attr(title)}">{text(src["label"])}, {text(locator)}</a></sup>'
+        return f'<sup class="cite" data-search-exclude="true"><a href="{prefix()}sources/#{attr(source_id)}" title="{attr(title)}">{text(src["label"])}, {text(locator)}</a></sup>'
 
     @env.macro
     def fact(fact_id: str, cite: bool = True) -> str:
@@ -84,7 +91,7 @@ def define_env(env):
         ctx = _ctx()["tables"]
         if resource not in ctx:
             raise KeyError(f"macro: no resource {resource!r}")
-        rows = list(ctx[resource]["rows"].values())
+        rows = list(_rows(ctx, resource).values())
         columns = columns or list(rows[0].keys())
         for c in columns + list((where or {}).keys()):
             if c not in rows[0]:
@@ -111,6 +118,6 @@ def define_env(env):
         t = _ctx()["tables"]
         if resource not in t:
             raise KeyError(f"macro: no resource {resource!r}")
-        return str(len(t[resource]["rows"]))
+        return str(t[resource]["row_count"])
 
     env.variables["package_version"] = _ctx()["version"]

@@ -20,6 +20,9 @@ from scripts.escape import attr, text
 
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
 LONG_TEXT = 160  # cells longer than this are shown in a smaller font
+# Tables the macros can quote from (build/context.json); a larger table is cited through its
+# dataset page: writing a million rows to JSON for the macros took 10 s and 1 GB.
+MACRO_ROWS_MAX = 10_000
 NAV_DATASETS_MAX = 40  # above this many resources the nav links the catalog, not each dataset
 
 CHECK_STATUS = {"pass": "Passes", "discrepancy": "Source discrepancies (documented)", "fail": "Fails"}
@@ -41,7 +44,9 @@ def front_matter(title: str, description: str, **extra) -> str:
     return "---\n" + json.dumps(meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
 
 
-def html_table(columns: list[str], rows: list[list], caption: str = "", numeric: set[str] | None = None, header_labels: list[str] | None = None) -> str:
+def html_table(columns: list[str], rows: list[list], caption: str = "", numeric: set[str] | None = None,
+               header_labels: list[str] | None = None, search: bool = True) -> str:
+    """An accessible, scrollable HTML table; search=False keeps it out of the search index."""
     numeric = numeric or set()
     cap = f"<caption>{text(caption)}</caption>" if caption else ""
     labels = header_labels or columns
@@ -53,7 +58,8 @@ def html_table(columns: list[str], rows: list[list], caption: str = "", numeric:
             cls = ' class="num"' if c in numeric else (' class="long"' if len(str(v)) > LONG_TEXT else "")
             cells.append(f"<td{cls}>{text(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<div class="table-wrap" tabindex="0" role="region" aria-label="{attr(caption or "table")}"><table>{cap}<thead><tr>{head}</tr></thead><tbody>' + "".join(body) + "</tbody></table></div>\n"
+    skip = "" if search else ' data-search-exclude="true"'
+    return f'<div class="table-wrap" tabindex="0" role="region" aria-label="{attr(caption or "table")}"{skip}><table>{cap}<thead><tr>{head}</tr></thead><tbody>' + "".join(body) + "</tbody></table></div>\n"
 
 
 def sources_index(pkg) -> dict[str, dict]:
@@ -118,15 +124,15 @@ def dataset_page(pkg, resource: dict, charts: list[dict], latest: dict, base_url
         items.append(f'<li><a href="../../{attr(res["url"])}" download>{text(name)}.csv</a>, version {text(version)} (this table, UTF-8 CSV)<br>SHA-256 <code class="sha">{text(res["sha256"])}</code></li>')
     items.append(f'<li><a href="../../{attr(latest["zip"]["url"])}" download>{text(latest["zip"]["url"].rsplit("/", 1)[-1])}</a> (the whole package: descriptor, every CSV, README, licence)<br>SHA-256 <code class="sha">{text(latest["zip"]["sha256"])}</code></li>')
     items.append(f'<li><a href="../../{attr(latest["datapackage"]["url"])}">datapackage.json</a> (descriptor with every schema)</li>')
-    out.append(f'<ul class="downloads">{"".join(items)}</ul>\n\n<p>Checksums of every file: <a href="../../downloads/SHA256SUMS">SHA256SUMS</a>; every version: <a href="../../downloads/catalog.json">catalog.json</a>.</p>\n\n')
+    out.append(f'<ul class="downloads" data-search-exclude="true">{"".join(items)}</ul>\n\n<p>Checksums of every file: <a href="../../downloads/SHA256SUMS">SHA256SUMS</a>; every version: <a href="../../downloads/catalog.json">catalog.json</a>.</p>\n\n')
     out.append(cite_box(pkg.descriptor, resource, version, latest["date"], base_url + page_url))
     for ch in charts:
-        out.append(f"## Chart: {text(ch['title'])}\n\n" + chart_figure(ch, "../../") + "\n")
+        out.append(f"## Chart: {text(ch['title'])}\n\n" + chart_figure(ch, "../../", data_table=False) + "\n")
     out.append("## Data\n\n")
     shown, total = raw.head(PREVIEW_ROWS).values.tolist(), len(raw)
     if total > len(shown):
         out.append(f'<p class="preview-note">Showing the first {len(shown)} of {total} rows. <a href="../../downloads/latest/data/{attr(name)}.csv" download>Download the CSV</a> for the rest.</p>\n\n')
-    out.append(html_table(list(raw.columns), shown, caption=f"{resource['title']} ({total} rows)", numeric=numeric_fields(resource)))
+    out.append(html_table(list(raw.columns), shown, caption=f"{resource['title']} ({total} rows)", numeric=numeric_fields(resource), search=False))
     out.append("\n## Schema\n\n")
     schema_rows = [[f["name"], f["type"], f.get("unit", ""), f.get("description", ""), constraints_text(f, pk)] for f in fields]
     out.append(html_table(["Field", "Type", "Unit", "Description", "Constraints"], schema_rows, caption=f"Fields of {name}"))
@@ -155,7 +161,11 @@ def cite_box(desc: dict, resource: dict, version: str, date: str, url: str) -> s
         return f'=== "{label}"\n\n' + "".join(f"    {line}\n" if line else "\n" for line in fenced.split("\n")) + "\n"
 
     body = "".join(tab(*b) for b in blocks)
-    return f"## Cite this dataset\n\nCite the exact version you used (here {version}); its files never change.\n\n{body}"
+    # The three formats stay out of the search index: the same words on every dataset page. (A
+    # section, not a div: Material's indexer loses the exclusion at the first nested element
+    # of the same tag.)
+    return (f"## Cite this dataset\n\nCite the exact version you used (here {version}); its files never change.\n\n"
+            f'<section class="cite-formats" data-search-exclude="true" markdown>\n\n{body}</section>\n\n')
 
 
 def changelog_page(entries: list[dict]) -> str:
@@ -187,14 +197,21 @@ def diff_tables(version: str, diff: dict) -> str:
     return html_table(["Resource", "Change", "Key", "Field", "Old", "New"], rows, caption=f"Data changes in {version}")
 
 
-def chart_figure(ch: dict, prefix: str) -> str:
-    """A chart as a figure: light and dark SVG, caption, the data as a table, and its CSV."""
-    table = html_table(ch["columns"], ch["rows"], caption=f"Data behind the chart: {ch['title']}")
-    return (f'<figure class="chart" id="chart-{attr(ch["id"])}">'
-            f'<img src="{prefix}assets/charts/{attr(ch["svg_light"])}#only-light" alt="{attr(ch["description"])}" width="640">'
-            f'<img src="{prefix}assets/charts/{attr(ch["svg_dark"])}#only-dark" alt="{attr(ch["description"])}" width="640">'
-            f'<figcaption>{text(ch["caption"])} <a href="{prefix}assets/charts/{attr(ch["csv"])}" download>Chart data (CSV)</a></figcaption></figure>\n'
-            f'<details class="chart-data"><summary>Data behind this chart</summary>\n{table}</details>\n')
+def chart_figure(ch: dict, prefix: str, data_table: bool = True) -> str:
+    """A chart as a figure: light and dark SVG, caption, its CSV and (unless the page shows the
+    data itself) the data as a table, left out of the search index as a copy of the data.
+
+    The images carry their size, so the page does not shift as they load; the dark variant is
+    lazy, so a reader in the light scheme (the default) never downloads it."""
+    size = f'width="{ch["width"]}" height="{ch["height"]}"'
+    out = (f'<figure class="chart" id="chart-{attr(ch["id"])}">'
+           f'<img src="{prefix}assets/charts/{attr(ch["svg_light"])}#only-light" alt="{attr(ch["description"])}" {size}>'
+           f'<img src="{prefix}assets/charts/{attr(ch["svg_dark"])}#only-dark" alt="{attr(ch["description"])}" {size} loading="lazy">'
+           f'<figcaption>{text(ch["caption"])} <a href="{prefix}assets/charts/{attr(ch["csv"])}" download>Chart data (CSV)</a></figcaption></figure>\n')
+    if data_table:
+        table = html_table(ch["columns"], ch["rows"], caption=f"Data behind the chart: {ch['title']}")
+        out += f'<details class="chart-data" data-search-exclude="true"><summary>Data behind this chart</summary>\n{table}</details>\n'
+    return out
 
 
 def catalog_page(pkg, version: str) -> str:
@@ -286,9 +303,11 @@ def context(pkg, checks: dict, charts: list[dict]) -> dict:
     """What the macros may read: each table by primary key, the sources, the charts, the checks."""
     tables = {}
     for r in pkg.descriptor["resources"]:
-        pk = r["schema"].get("primaryKey", [])
-        rows = pkg.raw[r["name"]].to_dict("records")
-        tables[r["name"]] = {"title": r["title"], "primaryKey": pk, "rows": {"/".join(str(row[k]) for k in pk): row for row in rows}}
+        pk, raw = r["schema"].get("primaryKey", []), pkg.raw[r["name"]]
+        entry = {"title": r["title"], "primaryKey": pk, "row_count": len(raw), "rows": None}
+        if len(raw) <= MACRO_ROWS_MAX:
+            entry["rows"] = {"/".join(str(row[k]) for k in pk): row for row in raw.to_dict("records")}
+        tables[r["name"]] = entry
     srcs = {s: {"label": source_label(v), **v} for s, v in sources_index(pkg).items()}
     return {"version": pkg.descriptor["version"], "tables": tables, "sources": srcs,
             "charts": {c["id"]: c for c in charts}, "checks": {c["id"]: c for c in checks["checks"]},

@@ -84,9 +84,13 @@ def _read_csv(path: pathlib.Path) -> list[dict[str, str]]:
 def test_chart_ids_and_metadata(rendered):
     meta, out, _, _ = rendered
     assert [m["id"] for m in meta] == EXPECTED_IDS
-    keys = {"id", "title", "description", "caption", "resources", "unit", "svg_light", "svg_dark", "csv", "columns", "rows"}
+    keys = {"id", "title", "description", "caption", "resources", "unit", "width", "height", "svg_light", "svg_dark", "csv", "columns", "rows"}
     for m in meta:
         assert set(m) == keys
+        for variant in ("svg_light", "svg_dark"):  # the <img> size reserves the SVG's own
+            root = (out / m[variant]).read_text(encoding="utf-8").split(">", 1)[0]
+            size = {k: round(float(re.search(rf'\s{k}="([0-9.]+)"', root).group(1))) for k in ("width", "height")}
+            assert size == {"width": m["width"], "height": m["height"]}
         assert m["svg_light"] == f"{m['id']}.light.svg"
         assert m["svg_dark"] == f"{m['id']}.dark.svg"
         assert m["csv"] == f"{m['id']}.csv"
@@ -105,12 +109,29 @@ def test_chart_ids_and_metadata(rendered):
 def test_render_is_deterministic(rendered):
     meta1, out1, meta2, out2 = rendered
     assert meta1 == meta2
-    names1 = sorted(p.name for p in out1.iterdir())
-    names2 = sorted(p.name for p in out2.iterdir())
+    names1 = sorted(p.name for p in out1.iterdir() if p.is_file())
+    names2 = sorted(p.name for p in out2.iterdir() if p.is_file())
     assert names1 == names2
     assert len(names1) == 3 * len(EXPECTED_IDS)
     for name in names1:
         assert (out1 / name).read_bytes() == (out2 / name).read_bytes(), name
+
+
+def test_unchanged_charts_come_from_the_cache(tables, tmp_path, monkeypatch):
+    """A second render converts nothing (same bytes); a changed chart is converted again and the
+    stale cache entries are dropped."""
+    charts = _load_charts_module()
+    first = charts.render_all(tables, tmp_path)
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    real = charts.vlc.vegalite_to_svg
+    calls = []
+    monkeypatch.setattr(charts.vlc, "vegalite_to_svg", lambda spec: calls.append(spec) or real(spec))
+    assert charts.render_all(tables, tmp_path) == first and calls == []
+    assert files == {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    changed = {**tables, "jbic_loans": tables["jbic_loans"].assign(amount=tables["jbic_loans"]["amount"] * 2)}
+    charts.render_all(changed, tmp_path)
+    assert len(calls) == 2  # the JBIC chart, light and dark
+    assert len(list((tmp_path / "svg-cache").iterdir())) == 2 * len(EXPECTED_IDS)
 
 
 def test_svgs_have_root_title_desc_and_aria(rendered):

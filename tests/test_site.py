@@ -63,6 +63,26 @@ def test_dataset_table_shows_printed_values(built_site):
     assert "Primorskiy Krai" in t and "221.7" in t and "—" in t
 
 
+def test_search_index_keeps_prose_and_leaves_out_copies(built_site):
+    """The index every reader downloads holds each page's words once: dataset descriptions,
+    topic prose and schemas, but not the data previews, chart-data copies, citation formats,
+    checksums or inline citation labels, which repeat what is elsewhere."""
+    import json
+
+    docs = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    text = {d["location"]: d["title"] + " " + d["text"] for d in docs}
+    everything = " ".join(text.values())
+    assert "Sakhalin" in everything and "value_in_source" in everything
+    assert "JBIC loans to Russian recipients" in text["datasets/jbic_loans/"]
+    assert "@misc{" not in everything and "TY  - DATA" not in everything  # BibTeX, RIS
+    assert not re.search(r"\b[0-9a-f]{64}\b", everything)  # SHA-256 sums
+    assert "Primorskiy Krai221.7" not in everything.replace(" ", "")  # a far_east_trade data row
+    assert "Data behind the chart" not in everything
+    assert "Ivanov (2005), Table 1" not in text["topics/trade/"]  # the cite labels of its figures
+    html = (built_site / "topics" / "trade" / "index.html").read_text(encoding="utf-8")
+    assert "Ivanov (2005), Table 1" in html and "data-search-" not in html
+
+
 def test_csv_download_is_the_package_file(built_site):
     got = (built_site / "downloads" / "latest" / "data" / "bilateral_trade.csv").read_bytes()
     assert got == (PACKAGE / "data" / "bilateral_trade.csv").read_bytes()
