@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from scripts.pages import mkdocs_config
+
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE_DATE = "2026-01-01"
 EPOCH = "1767225600"  # 2026-01-01, for SOURCE_DATE_EPOCH
@@ -109,7 +111,7 @@ def _count_pages(site: Path) -> int:
 
 def bare_config(project: Path) -> Path:
     """mkdocs.yml without our hooks and the macros plugin, with the nav the hook injected."""
-    config = yaml.load((project / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_env_loader())
+    config = mkdocs_config(project)
     datasets = json.loads((project / "build" / "context.json").read_text(encoding="utf-8"))["datasets_nav"]
     nav = []
     for item in config["nav"]:
@@ -126,12 +128,6 @@ def bare_config(project: Path) -> Path:
     path = project / "mkdocs-bare.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
-
-
-def _env_loader():
-    loader = type("Loader", (yaml.SafeLoader,), {})
-    loader.add_constructor("!ENV", lambda ld, node: os.environ.get(ld.construct_sequence(node)[0]) or ld.construct_sequence(node)[-1])
-    return loader
 
 
 def run_bare_mkdocs(project: Path) -> dict:

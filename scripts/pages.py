@@ -30,11 +30,16 @@ CHECK_STATUS = {"pass": "Passes", "discrepancy": "Source discrepancies (document
 
 # ---------------------------------------------------------------- helpers
 
-def site_url(root: Path) -> str:
-    """site_url from mkdocs.yml (resolving its !ENV tag), ending in '/'."""
+def mkdocs_config(root: Path) -> dict:
+    """mkdocs.yml as data, its !ENV tags resolved (the variable, else the default)."""
     loader = type("Loader", (yaml.SafeLoader,), {})
     loader.add_constructor("!ENV", lambda ld, node: os.environ.get(ld.construct_sequence(node)[0]) or ld.construct_sequence(node)[-1])
-    url = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=loader)["site_url"]
+    return yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=loader)
+
+
+def site_url(root: Path) -> str:
+    """site_url from mkdocs.yml, ending in '/'."""
+    url = mkdocs_config(root)["site_url"]
     return url if url.endswith("/") else url + "/"
 
 
