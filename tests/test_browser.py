@@ -14,8 +14,11 @@ import pytest
 
 # Debian's chromium here and in .ci/run; GitHub's Ubuntu runners ship Google Chrome.
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+# Even so, chromium looks up Google service hosts at start; the resolver rule keeps every look-up
+# but loopback's on the machine (scripts/bench_reader.py found them with a network trace).
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +109,8 @@ def test_dark_scheme_switches_chart_variant(page, server):
     assert all("light.svg" in s for s in visible_chart_srcs(page))
     page.click("form[data-md-component=palette] label:visible")
     page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    # The dark variant is lazy: it is fetched only once shown, so wait for it to load.
+    page.wait_for_function("[...document.querySelectorAll('figure.chart img')].some(e => e.offsetParent !== null && e.complete && e.naturalWidth > 0)")
     srcs = visible_chart_srcs(page)
     assert srcs and all("dark.svg" in s for s in srcs)
     assert page.errors == []
