@@ -145,7 +145,8 @@ def frictionless_problems(root: Path, descriptor: dict) -> list[Problem]:
     parts = min(os.cpu_count() or 1, len(resources) // (PARALLEL_FROM // 2) or 1)
     if parts == 1:
         return _validate_part(str(root), stripped)
-    chunks = [{**stripped, "resources": resources[i::parts]} for i in range(parts)]
+    size = -(-len(resources) // parts)  # contiguous parts, so problems stay in file order
+    chunks = [{**stripped, "resources": resources[i * size:(i + 1) * size]} for i in range(parts)]
     try:
         with ProcessPoolExecutor(max_workers=parts - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(_validate_part, str(root), chunk) for chunk in chunks[1:]]

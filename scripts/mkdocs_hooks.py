@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
-from pathspec.gitignore import GitIgnoreSpec
 from mkdocs.structure.files import File
+from pathspec.gitignore import GitIgnoreSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:

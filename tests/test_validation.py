@@ -163,3 +163,16 @@ def test_foreign_keys_agree_with_frictionless(pkg_copy):
     theirs = {(t.place, e.row_number, e.note.split('"')[1]) for t in report.tasks for e in t.errors if e.type == "foreign-key"}
     assert ours == theirs
     assert {f for _, _, f in ours} == {"source_id", "region_code", "cited_by", "plan_point", "point_number"}
+
+
+def test_large_packages_are_validated_in_parallel_parts(pkg_copy, monkeypatch):
+    """Above PARALLEL_FROM resources the package is split between this process and spawned
+    workers: a fault in the first and in the last resource are both reported, in file order."""
+    from scripts import load
+
+    monkeypatch.setattr(load, "PARALLEL_FROM", 4)  # 15 resources → parts of this size or more
+    monkeypatch.setattr(load.os, "cpu_count", lambda: 2)
+    set_cell(pkg_copy / "data/sources.csv", 2, "year", "MMV")  # the first resource
+    set_cell(pkg_copy / "data/facts.csv", 2, "source_id", "")  # the last resource
+    found = [(p.file, p.line, p.field) for p in problems_of(pkg_copy)]
+    assert found == [("data/sources.csv", 2, "year"), ("data/facts.csv", 2, "source_id")]
