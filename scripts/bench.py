@@ -23,6 +23,7 @@ import argparse
 import csv
 import datetime as dt
 import io
+import json
 import os
 import platform
 import shutil
@@ -36,10 +37,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from scripts import bench_scale
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 READER_PAGES = {"home": "/", "topic": "/topics/trade/", "dataset": "/datasets/far_east_trade/"}
+VALIDATION_RUNS = 7  # interleaved runs of each side of the validation ratio
 FIRST_LOAD_MAX = 100_000  # bytes: the issue's "100 KB", read as decimal kilobytes (the stricter)
 
 
@@ -47,12 +51,6 @@ FIRST_LOAD_MAX = 100_000  # bytes: the issue's "100 KB", read as decimal kilobyt
 
 def verdict(ok: bool | None) -> str:
     return "no target" if ok is None else ("met" if ok else "**missed**")
-
-
-def timed(cmd: list[str], cwd: Path, env: dict) -> float:
-    t = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env={**os.environ, **env}, check=True, capture_output=True)
-    return time.perf_counter() - t
 
 
 def free_port() -> int:
@@ -90,7 +88,7 @@ def site_cold_warm() -> tuple[float, float]:
     try:
         cmd = [sys.executable, "-m", "scripts.build", "site", "--site-dir", str(build / "site")]
         env = {"JRE_BUILD": str(build)}
-        return timed(cmd, ROOT, env), timed(cmd, ROOT, env)
+        return bench_scale.measure(cmd, ROOT, env)["seconds"], bench_scale.measure(cmd, ROOT, env)["seconds"]
     finally:
         shutil.rmtree(build, ignore_errors=True)
 
@@ -101,8 +99,6 @@ def edit_to_preview(runs: int = 3) -> list[float]:
     Runs on a copy of the project (the real package is never edited): serve starts, the
     timeline dataset page is fetched, then a text cell is changed and the page polled every
     50 ms until the new text is served."""
-    from scripts import bench_scale
-
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         project = bench_scale.make_project(Path(tmp) / "p", 0)
         port = free_port()
@@ -127,7 +123,7 @@ def edit_to_preview(runs: int = 3) -> list[float]:
         return out
 
 
-def validation_ratio(repeats: int = 7) -> tuple[float, float]:
+def validation_ratio(repeats: int = VALIDATION_RUNS) -> tuple[float, float]:
     """(our validation stage, frictionless validate alone) on the real package: the minimum
     of interleaved runs, which is the least disturbed by whatever else the machine does."""
     import frictionless
@@ -155,16 +151,14 @@ def maintainer() -> list[tuple]:
             ("`make site`, warm", f"{warm:.1f} s", "≤ 10 s", verdict(warm <= 10)),
             (f"`make serve`: CSV cell edited → page served (median of {len(edits)})", f"{statistics.median(edits):.1f} s",
              "", verdict(None)),
-            ("validation stage (scripts.load, min of 7)", f"{ours:.3f} s", "", verdict(None)),
-            ("`frictionless validate` alone (min of 7)", f"{bare:.3f} s", "", verdict(None)),
+            (f"validation stage (scripts.load, min of {VALIDATION_RUNS})", f"{ours:.3f} s", "", verdict(None)),
+            (f"`frictionless validate` alone (min of {VALIDATION_RUNS})", f"{bare:.3f} s", "", verdict(None)),
             ("ratio, ours ÷ frictionless alone", f"{ratio:.2f}", "≤ 1.1", verdict(ratio <= 1.1))]
 
 
 # ---------------------------------------------------------------- scale
 
 def scale(sizes=(10, 100, 1000), big_rows: int = 1_000_000) -> list[tuple]:
-    from scripts import bench_scale
-
     rows, times = [], {}
     runs = [(n, 20, 0) for n in sizes] + ([(0, 0, big_rows)] if big_rows else [])
     for n, per, big in runs:
@@ -233,7 +227,7 @@ def versions() -> str:
     import pandas
 
     lh = ROOT / "bench" / "lighthouse" / "node_modules" / "lighthouse" / "package.json"
-    lighthouse = __import__("json").loads(lh.read_text())["version"] if lh.exists() else "not installed"
+    lighthouse = json.loads(lh.read_text())["version"] if lh.exists() else "not installed"
     chromium = shutil.which("chromium")
     chrome = subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout.strip() if chromium else "not installed"
     return (f"Python {platform.python_version()}, mkdocs {mkdocs.__version__}, mkdocs-material {material.__version__}, "
@@ -265,8 +259,8 @@ def write_page(results: dict[str, str], stamp: str) -> None:
     if START not in text or END not in text:
         raise SystemExit(f"{PAGE.relative_to(ROOT)}: the markers {START} and {END} are missing; restore them.")
     head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    old = {k: v for k, v in _sections(rest.split(END, 1)[0]).items() if k not in results}
+    block, tail = rest.split(END, 1)
+    old = {k: v for k, v in _sections(block).items() if k not in results}
     body = "\n\n".join(results.get(k) or old.get(k, "") for k in SECTIONS if results.get(k) or old.get(k))
     PAGE.write_text(f"{head}{START}\n\n{stamp}\n\n{body}\n\n{END}{tail}", encoding="utf-8")
 

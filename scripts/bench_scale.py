@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from scripts import release
+from scripts.mkdocs_hooks import nav_with_datasets
 from scripts.pages import mkdocs_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,8 +76,6 @@ def make_project(dest: Path, resources: int, rows: int = 20, big_rows: int = 0) 
             w.writerows(data)
         descriptor["resources"].append(desc)
     (pkg / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    from scripts import release
-
     release.freeze(pkg, dest / "releases", descriptor["version"], RELEASE_DATE, "Synthetic release for the scale benchmark.")
     return dest
 
@@ -113,16 +113,9 @@ def bare_config(project: Path) -> Path:
     """mkdocs.yml without our hooks and the macros plugin, with the nav the hook injected."""
     config = mkdocs_config(project)
     datasets = json.loads((project / "build" / "context.json").read_text(encoding="utf-8"))["datasets_nav"]
-    nav = []
-    for item in config["nav"]:
-        if isinstance(item, dict) and "Data" in item:
-            section = list(item["Data"])
-            section.insert(1, {"Datasets": datasets})
-            item = {"Data": section}
-        nav.append(item)
     config.pop("hooks", None)
     config["plugins"] = ["search"]
-    config["nav"] = nav
+    config["nav"] = nav_with_datasets(config["nav"], datasets)
     config["docs_dir"] = str(project / "build" / "docs")
     config["theme"]["custom_dir"] = str(project / "overrides")
     path = project / "mkdocs-bare.yml"

@@ -32,15 +32,20 @@ def on_config(config):
     if not datasets:  # too many to list (pages.NAV_DATASETS_MAX): the catalog is their index
         config["not_in_nav"] = GitIgnoreSpec.from_lines(["/datasets/*.md", "!/datasets/index.md"])
         return config
-    nav = []
-    for item in config["nav"] or []:
+    config["nav"] = nav_with_datasets(config["nav"] or [], datasets)
+    return config
+
+
+def nav_with_datasets(nav: list, datasets: list[dict]) -> list:
+    """The nav with a Datasets section after the catalog in Data (none when `datasets` is empty)."""
+    out = []
+    for item in nav:
         if isinstance(item, dict) and "Data" in item:
             section = [e for e in item["Data"] if not (isinstance(e, dict) and "Datasets" in e)]
             i = next(i for i, e in enumerate(section) if "datasets/index.md" in (e.values() if isinstance(e, dict) else [e]))
-            item = {"Data": section[: i + 1] + [{"Datasets": datasets}] + section[i + 1:]}
-        nav.append(item)
-    config["nav"] = nav
-    return config
+            item = {"Data": section[: i + 1] + ([{"Datasets": datasets}] if datasets else []) + section[i + 1:]}
+        out.append(item)
+    return out
 
 
 def on_pre_build(config):

@@ -111,7 +111,8 @@ def dataset_page(pkg, resource: dict, charts: list[dict], latest: dict, base_url
     pk = resource["schema"].get("primaryKey", [])
     version = latest["version"]
     page_url = f"datasets/{name}/"
-    cited = [srcs[s] for s in sorted({s for s, _ in resource_provenance(pkg, name)})]
+    prov = resource_provenance(pkg, name)
+    cited = [srcs[s] for s in sorted({s for s, _ in prov})]
     jsonld = cite.script_json(cite.dataset_jsonld(pkg, resource, latest, base_url, page_url, cited))
     out = [front_matter(resource["title"], resource["description"][:300], jsonld=jsonld)]
     out.append(f"# {text(resource['title'])}\n\n")
@@ -145,7 +146,6 @@ def dataset_page(pkg, resource: dict, charts: list[dict], latest: dict, base_url
     if fks:
         items = "".join(f"<li><code>{text(', '.join(fk['fields']))}</code> → <a href=\"../{attr(fk['reference']['resource'])}/\">{text(fk['reference']['resource'])}</a>.<code>{text(', '.join(fk['reference']['fields']))}</code></li>" for fk in fks)
         out.append(f"\n<p>Foreign keys:</p><ul>{items}</ul>\n")
-    prov = resource_provenance(pkg, name)
     if prov:
         out.append("\n## Sources\n\n")
         items = "".join(f'<li><a href="../../sources/#{attr(s)}">{text(source_label(srcs[s]))}</a>: {text(loc)}</li>' for s, loc in prov)
