@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve site check test bench lock clean
+.PHONY: serve site site-zensical check test bench lock clean
 
 # Create the virtual environment from the pinned, hashed lock (re-created when the lock changes).
 $(STAMP): requirements.lock
@@ -18,6 +18,9 @@ serve: $(STAMP)       ## validate, check, build and serve on http://127.0.0.1:80
 
 site: $(STAMP)        ## validate, check and build the site into site/ (atomically)
 	$(PY) -m scripts.build site
+
+site-zensical: $(STAMP)  ## the same generated sources built with the pinned Zensical into site-zensical/
+	$(PY) -m scripts.build site-zensical
 
 check: $(STAMP)       ## validation and the project's checks only
 	$(PY) -m scripts.build check
@@ -39,4 +42,4 @@ lock:                 ## re-resolve the lock from pyproject.toml (needs network 
 	/tmp/jre-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras -o requirements.lock pyproject.toml
 
 clean:
-	rm -rf build site bench/lighthouse/node_modules
+	rm -rf build site site-zensical bench/lighthouse/node_modules

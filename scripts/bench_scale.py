@@ -1,7 +1,7 @@
 """The scale benchmark: the whole pipeline on synthetic projects of growing size.
 
 A synthetic project is this repository's project (mkdocs.yml, docs/, the real package with its
-15 resources, overrides/ and scripts/ linked) with N synthetic resources added to the package,
+15 resources, overrides/, spec/ and scripts/ linked) with N synthetic resources added to the package,
 frozen as a release like a real one. So every stage runs as it does for the real site:
 validation, the project's checks (the provenance check reads every row), charts, one page per
 resource, downloads and `mkdocs build --strict`. Each synthetic resource is a small table of
@@ -10,8 +10,7 @@ typed values with a foreign key to the sources table and a locator, like the rea
 `run_pipeline` times `python -m scripts.build site` on a project in a fresh process and reads
 its peak memory (ru_maxrss of the children: the pipeline and the mkdocs process it starts).
 `run_bare_mkdocs` times a bare `mkdocs build` of the pages the pipeline generated: the same
-theme, features, extensions and nav (the one the hook injected, written out), without our
-hooks and the macros plugin; so the ratio of the two is the cost of everything we add.
+theme, features, extensions and nav (the generated config's), without the macros plugin; so the ratio of the two is the cost of everything we add.
 """
 from __future__ import annotations
 
@@ -26,8 +25,6 @@ from pathlib import Path
 import yaml
 
 from scripts import release
-from scripts.mkdocs_hooks import nav_with_datasets
-from scripts.pages import mkdocs_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE_DATE = "2026-01-01"
@@ -62,7 +59,7 @@ def make_project(dest: Path, resources: int, rows: int = 20, big_rows: int = 0) 
     dest.mkdir(parents=True)
     shutil.copy2(ROOT / "mkdocs.yml", dest / "mkdocs.yml")
     shutil.copytree(ROOT / "docs", dest / "docs")
-    for link in ("scripts", "overrides"):
+    for link in ("scripts", "overrides", "spec"):
         (dest / link).symlink_to(ROOT / link, target_is_directory=True)
     pkg = dest / "datapackage"
     shutil.copytree(ROOT / "datapackage", pkg)
@@ -110,14 +107,9 @@ def _count_pages(site: Path) -> int:
 
 
 def bare_config(project: Path) -> Path:
-    """mkdocs.yml without our hooks and the macros plugin, with the nav the hook injected."""
-    config = mkdocs_config(project)
-    datasets = json.loads((project / "build" / "context.json").read_text(encoding="utf-8"))["datasets_nav"]
-    config.pop("hooks", None)
+    """The generated config (nav, theme, extensions) without the macros plugin."""
+    config = yaml.safe_load((project / "build" / "mkdocs.yml").read_text(encoding="utf-8"))
     config["plugins"] = ["search"]
-    config["nav"] = nav_with_datasets(config["nav"], datasets)
-    config["docs_dir"] = str(project / "build" / "docs")
-    config["theme"]["custom_dir"] = str(project / "overrides")
     path = project / "mkdocs-bare.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

@@ -1,11 +1,22 @@
-"""The single entry point: python -m scripts.build {check,generate,site,serve}.
+"""The single entry point and the only place that sequences the stages.
 
-check     validate the package and run the project's checks (writes build/checks.json)
-generate  check, then render charts, pages and downloads into build/docs (only files whose
-          bytes changed are rewritten, so `mkdocs serve` does not loop)
-site      generate, then build the site into a temporary directory with `mkdocs build --strict`
-          and replace site/ with it only if every stage succeeded
-serve     generate, then `mkdocs serve` on 127.0.0.1; editing docs/ or datapackage/ regenerates
+    python -m scripts.build {check,generate,site,site-zensical,serve}
+
+check          validate the package and run the project's checks
+generate       check, then render charts, pages and downloads into <build>/docs and the generated
+               config <build>/mkdocs.yml (only files whose bytes changed are rewritten)
+site           generate, then `mkdocs build --strict` into a temporary folder, copy the downloads
+               in, and replace site/ with it only if every stage succeeded
+site-zensical  the same generated sources built with the pinned Zensical into site-zensical/
+serve          generate, then serve on 127.0.0.1 with live reload; a change to datapackage/,
+               docs/ or spec/ regenerates what it touches before MkDocs rebuilds
+
+The stages, in order, each taking what the one before returned (in memory; no stage reads a
+file another stage wrote):
+
+    paths (once) → load (the package) → check (rules over it) → charts (SVG bytes; only a
+    content-addressed cache on disk) → release (downloads and catalog, from the loaded
+    descriptor) → render (pages, context, nav) → one sync of <build>/docs
 """
 from __future__ import annotations
 
@@ -15,18 +26,14 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.paths import Paths
 from scripts.problems import PipelineError, Problem
 
-# The project built: mkdocs.yml, docs/, datapackage/ and releases/. It is this repository unless
-# JRE_PROJECT names another folder of the same shape (the benchmark's synthetic projects).
-ROOT = Path(os.environ.get("JRE_PROJECT") or Path(__file__).resolve().parents[1]).resolve()
-PACKAGE = ROOT / "datapackage"
-# Everything generated goes under BUILD (default build/; tests point JRE_BUILD elsewhere).
-BUILD = Path(os.environ.get("JRE_BUILD", ROOT / "build")).resolve()
-SITE = ROOT / "site"
 
+# ---------------------------------------------------------------- writing files
 
 def write_if_changed(path: Path, data: bytes | str) -> bool:
     """Write only if the bytes differ; return whether the file was written."""
@@ -41,10 +48,10 @@ def write_if_changed(path: Path, data: bytes | str) -> bool:
     return True
 
 
-def sync_tree(files: dict[str, bytes | str], out: Path) -> None:
-    """Make `out` hold exactly `files` (relative path → content), touching only what changed."""
-    for rel, data in files.items():
-        write_if_changed(out / rel, data)
+def sync_tree(files: dict[str, bytes | str], out: Path) -> list[str]:
+    """Make `out` hold exactly `files` (relative path → content), touching only what changed;
+    return the paths written."""
+    written = [rel for rel, data in files.items() if write_if_changed(out / rel, data)]
     if out.exists():
         wanted = {out / rel for rel in files}
         for p in sorted(out.rglob("*"), reverse=True):
@@ -52,44 +59,82 @@ def sync_tree(files: dict[str, bytes | str], out: Path) -> None:
                 p.unlink()
             elif p.is_dir() and not any(p.iterdir()):
                 p.rmdir()
+    return written
 
 
-def check(package_dir: Path = PACKAGE):
-    from scripts.check import run_checks
+# ---------------------------------------------------------------- the stages
+
+@dataclass
+class Result:
+    """What one run of the pipeline produced (kept in memory by `serve` for the next run)."""
+    pkg: object
+    checks: dict
+    downloads: dict[str, bytes]
+    written: list[str]
+    context: dict  # what the macros read (also written to <build>/context.json)
+
+
+def check(paths: Paths, previous_pkg=None):
+    from scripts import check as check_stage
     from scripts.load import load_package
 
-    pkg = load_package(package_dir)
-    checks = run_checks(pkg)
-    write_if_changed(BUILD / "checks.json", json.dumps(checks, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    pkg = load_package(paths.package, previous_pkg)
+    rules = check_stage.load_rules(paths.spec / "checks.yml")
+    checks = check_stage.run_checks(pkg, rules, check_stage.load_known(paths.package))
     return pkg, checks
 
 
-def generate(package_dir: Path = PACKAGE) -> None:
-    from scripts import pages
+def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), previous: Result | None = None) -> Result:
+    from scripts import charts, downloads, render, site_config
+    from scripts.templating import Renderer
 
-    pkg, checks = check(package_dir)
-    files, ctx = pages.collect(pkg, checks, ROOT, BUILD)
-    sync_tree(files, BUILD / "docs")
-    write_if_changed(BUILD / "context.json", json.dumps(ctx, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
+    config = site_config.read(paths)
+    pkg, checks = check(paths, previous.pkg if previous else None)
+    chart_list = charts.render_all(pkg.tables, charts.load_specs(paths.spec / "charts.yml"), paths.cache / "charts")
+    publication = downloads.publication(paths.releases, pkg.descriptor)
+    url = site_url or site_config.site_url(config)
+    model = render.SiteModel(pkg, checks, chart_list, publication, url)
+    files = render.site_files(Renderer(paths.spec), model, render.docs_tree(paths.docs))
+    written = sync_tree(files, paths.generated)
+    context = render.context(model)
+    write_if_changed(paths.context, json.dumps(context, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
+    nav = render.dataset_nav(pkg.descriptor)
+    write_if_changed(paths.config, site_config.dump(site_config.generated(config, paths, nav, url, hooks)))
+    return Result(pkg, checks, publication["downloads"], written, context)
 
 
-def mkdocs_env(**extra) -> dict[str, str]:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JRE_BUILD": str(BUILD), "JRE_DOCS_DIR": str(BUILD / "docs"), **extra}
-    env.setdefault("SOURCE_DATE_EPOCH", _source_date_epoch())
+def publish_downloads(downloads: dict[str, bytes], site_dir: Path) -> None:
+    """Copy the released files into a built site byte for byte: they are never rendered."""
+    for rel, data in downloads.items():
+        write_if_changed(site_dir / rel, data)
+
+
+# ---------------------------------------------------------------- site, site-zensical, serve
+
+def child_env(paths: Paths, **extra) -> dict[str, str]:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JRE_BUILD": str(paths.build), "JRE_PROJECT": str(paths.root), **extra}
+    env.setdefault("SOURCE_DATE_EPOCH", source_date_epoch(paths.root))
     return env
 
 
-def site(package_dir: Path = PACKAGE, site_dir: Path = SITE) -> None:
-    """Build into a temporary directory; replace site_dir only when every stage succeeded."""
-    generate(package_dir)
-    tmp = BUILD / "site.tmp"
+def source_date_epoch(root: Path) -> str:
+    """The last commit's time, so that dates in the built site do not depend on the build day."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        return out or "0"
+    except (OSError, subprocess.CalledProcessError):
+        return "0"
+
+
+def replace_atomically(build_into, site_dir: Path, tmp: Path) -> None:
+    """Build into tmp with `build_into(tmp)`; replace site_dir only if that succeeded."""
     shutil.rmtree(tmp, ignore_errors=True)
-    env = mkdocs_env(JRE_PIPELINE_DONE="1")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp)], cwd=ROOT, env=env)
-    if proc.returncode != 0:
+    try:
+        build_into(tmp)
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise PipelineError("Site", [Problem("mkdocs.yml", "mkdocs build --strict failed (its messages are above).", "Fix the page, link or macro the messages name; site/ was left as it was.")])
-    old = BUILD / "site.old"
+        raise
+    old = tmp.with_name(tmp.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if site_dir.exists():
         os.replace(site_dir, old)
@@ -98,43 +143,74 @@ def site(package_dir: Path = PACKAGE, site_dir: Path = SITE) -> None:
     print(f"Site built in {site_dir}/")
 
 
-def _source_date_epoch() -> str:
-    """The last commit's time, so that dates in the built site do not depend on the build day."""
-    try:
-        out = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        return out or "0"
-    except (OSError, subprocess.CalledProcessError):
-        return "0"
+def site(paths: Paths) -> None:
+    result = generate(paths)
+
+    def build_into(tmp: Path) -> None:
+        cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(paths.config), "--site-dir", str(tmp)]
+        if subprocess.run(cmd, cwd=paths.root, env=child_env(paths)).returncode != 0:
+            raise PipelineError("Site", [Problem("mkdocs.yml", "mkdocs build --strict failed (its messages are above).",
+                                                 "Fix the page, link or macro the messages name; site/ was left as it was.")])
+        publish_downloads(result.downloads, tmp)
+
+    replace_atomically(build_into, paths.site, paths.build / "site.tmp")
 
 
-def serve(addr: str) -> None:
-    generate()
-    # Served at the root of the dev address; not --strict: mkdocs serve counts the server's own
-    # 404 log lines as warnings, so one mistyped URL would stop every later rebuild. `make site`
-    # and CI build with --strict.
-    env = mkdocs_env(JRE_PIPELINE_DONE="1", SITE_URL=f"http://{addr}/")
-    os.execve(sys.executable, [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", addr], env)
+def site_zensical(paths: Paths) -> None:
+    from scripts import zensical_build
 
+    result = generate(paths)
+
+    def build_into(tmp: Path) -> None:
+        zensical_build.build(paths.config, tmp, child_env(paths))
+        publish_downloads(result.downloads, tmp)
+
+    replace_atomically(build_into, paths.site, paths.build / "site-zensical.tmp")
+
+
+def serve(paths: Paths, addr: str) -> None:
+    """Serve with live reload. The pipeline runs in this process: MkDocs' pre-build event (the
+    one hook left, scripts/mkdocs_hooks.py) re-runs it before every rebuild, reusing what it
+    has in memory, and its post-build event copies the downloads into the served site.
+    Rebuilds are MkDocs' dirty ones: only pages whose source is newer than their output are
+    rendered again, and `live` marks the hand-written pages whose data changed (scripts/depends.py)."""
+    from mkdocs.commands.serve import serve as mkdocs_serve
+
+    from scripts import live
+
+    os.environ.update(child_env(paths))
+    live.start(paths, site_url=f"http://{addr}/", hooks=[str(Path(__file__).with_name("mkdocs_hooks.py"))])
+    live.regenerate()
+    # Not --strict: mkdocs serve counts the server's own 404 log lines as warnings, so one
+    # mistyped URL would stop every later rebuild. `make site` and CI build with --strict.
+    mkdocs_serve(config_file=str(paths.config), dev_addr=addr, livereload=True, build_type="dirty")
+
+
+# ---------------------------------------------------------------- CLI
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.build", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["check", "generate", "site", "serve"])
-    parser.add_argument("--package", type=Path, default=PACKAGE, help="package directory (default: datapackage/)")
-    parser.add_argument("--site-dir", type=Path, default=SITE, help="output of site (default: site/)")
+    parser.add_argument("command", choices=["check", "generate", "site", "site-zensical", "serve"])
+    parser.add_argument("--package", type=Path, help="package directory (default: datapackage/)")
+    parser.add_argument("--site-dir", type=Path, help="output of site (default: site/, or site-zensical/)")
     parser.add_argument("--addr", default="127.0.0.1:8000", help="address for serve")
     args = parser.parse_args(argv)
+    default_site = Paths.from_env().root / ("site-zensical" if args.command == "site-zensical" else "site")
+    paths = Paths.from_env(package=args.package, site=args.site_dir or default_site)
     try:
         if args.command == "check":
-            _, checks = check(args.package)
+            _, checks = check(paths)
             for c in checks["checks"]:
                 print(f"  {c['status']:<12} {c['title']} ({c['compared']} compared, {len(c['findings'])} documented differences)")
             print("Package valid; all checks agree with datapackage/known_discrepancies.yaml.")
         elif args.command == "generate":
-            generate(args.package)
+            generate(paths)
         elif args.command == "site":
-            site(args.package, args.site_dir)
+            site(paths)
+        elif args.command == "site-zensical":
+            site_zensical(paths)
         else:
-            serve(args.addr)
+            serve(paths, args.addr)
     except PipelineError as e:
         print(e.report(), file=sys.stderr)
         return 1

@@ -1,219 +1,208 @@
-"""Stage 2: the project's own checks, beyond the schema.
+"""Stage 2: the project's own checks, beyond the schema, as rules declared in spec/checks.yml.
 
-Each check is a small pure function of the loaded package that returns the rows it compared
-and the differences it found. Arithmetic is exact (Decimal on the printed strings), and a
-derived figure is compared with a printed one at the printed precision.
+Each check is a rule in data: an id, a title and a method (both shown on the data-quality page),
+the resources it reads, and a `kind`, one of a few generic comparisons evaluated by
+scripts/check_rules.py. Python names no resource, field or fact; the rule does, through
+selectors: `{resource: R, where: {field: value or [values]}, value: field}` ('value' by default).
+Templates (`key`, `description`, `locator`) take `{placeholders}` filled from the rows compared.
 
-Differences that the sources themselves contain are expected and documented, with an
-explanation, in datapackage/known_discrepancies.yaml. A difference that is not documented
-fails the build (it is most likely a transcription error), and so does a documented one that
-is no longer found. Every result, passing or not, is written to build/checks.json for the
-data-quality page.
+sum-equals-total      `sums`: a list of {group_by, parts, total, key, description, resource,
+                      locator}. Per group (the values of group_by), the parts are added and
+                      compared with the one total row. Parts are either `each: {field: [values]}`
+                      (exactly one row of each) or all the selected rows; with `skip_empty: field`
+                      cells printed empty are left out and named in `{skipped}` (the item's
+                      `skipped` template, with `{names}`).
+ratio-equals-printed  printed (with `decimals`: the field giving the printed decimals),
+                      numerator, denominator, match (fields joining them), scale: each printed row
+                      against numerator / denominator × scale, rounded half up.
+derived-figures       figures (the printed figures: resource, id, printed, strip, locator),
+                      references (names → selectors; `sum: true` adds the rows' non-empty
+                      cells), derivations: {fact, description, expression}. The expression is
+                      arithmetic on the names (numbers, + - * /, parentheses; nothing else is
+                      accepted), compared with the printed figure at its precision (round_like).
+conflicting-values    between_sources: rows of one resource grouped by `group_by` that come from
+                      two or more sources must agree; between_tables: each row of `rows` must
+                      agree with the rows of `against` that have the same `match` fields.
+provenance            every row of every resource but `sources` and those in `exempt` (with the
+                      reason, shown in the method through `{exempt}`) must name a source_id
+                      found in `sources` and a non-empty locator.
+
+To add a check, add a rule of an existing kind to spec/checks.yml; a new kind is a function in
+check_rules.py, listed in KINDS, with its keys in SHAPES. `load_rules` refuses a malformed rule.
+Whatever a rule needs and does not find in the package (a resource, field, row or number) is a
+problem that says what to do; every rule is evaluated, and all problems are reported together.
+
+Differences the sources themselves contain are documented, with an explanation, in
+datapackage/known_discrepancies.yaml (read once per run). A difference that is not documented
+fails the build (it is most likely a transcription error), and so does a documented one that is
+no longer found. The results feed the data-quality page.
 """
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import re
+import string
 from pathlib import Path
 
 import yaml
 
+from scripts.check_rules import KINDS, RULES_FILE, SHAPES, Needs, Rule, dec, parse_expression, round_like, round_to
 from scripts.load import Package
+from scripts.paths import CODE
 from scripts.problems import PipelineError, Problem
 
+__all__ = ["dec", "load_known", "load_rules", "round_like", "round_to", "run_checks"]
+STAGE = "Checks"
 KNOWN_FILE = "known_discrepancies.yaml"
+DEFAULT_RULES = CODE / "spec" / "checks.yml"
+TEMPLATES = ("key", "description", "locator", "method", "skipped")
+RULE_FIX = f"Correct the rule in {RULES_FILE}; the docstring of scripts/check.py lists each kind's keys."
 
 
-def dec(s: str) -> Decimal:
-    return Decimal(str(s).replace(",", ""))
+def read_yaml(path: Path, shown: str):
+    """The document and its node tree (for line numbers); a syntax error is a Problem with its line."""
+    try:
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise PipelineError(STAGE, [Problem(shown, f"not UTF-8 (byte {e.start}).", "Save the file as UTF-8.")]) from None
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise PipelineError(STAGE, [Problem(shown, f"not valid YAML: {getattr(e, 'problem', None) or e}.",
+                                            "Fix the YAML at this line (indentation, a missing colon, or a ':' in an unquoted value are the usual causes).",
+                                            line=mark.line + 1 if mark else None)]) from None
+    finally:
+        loader.dispose()
 
 
-def decimals_of(printed: str) -> int:
-    s = str(printed).replace(",", "")
-    return len(s.split(".")[1]) if "." in s else 0
+def item_lines(node, key: str) -> list[int]:
+    """The line of each item of the list under `key` of a YAML mapping node."""
+    for k, v in getattr(node, "value", []) if isinstance(node, yaml.MappingNode) else []:
+        if k.value == key and isinstance(v, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in v.value]
+    return []
 
 
-def round_to(x: Decimal, places: int) -> Decimal:
-    return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+def load_known(package_root: Path) -> dict:
+    """datapackage/known_discrepancies.yaml: {'discrepancies': [{key, explanation}], 'notes': [...]}."""
+    path, shown = Path(package_root) / KNOWN_FILE, f"datapackage/{KNOWN_FILE}"
+    if not path.exists():
+        return {}
+    data, node = read_yaml(path, shown)
+    data = data or {}
+    fix = "Each discrepancy is a mapping with a 'key' (as the build prints it) and an 'explanation'; 'notes' is a list."
+    if not isinstance(data, dict) or not isinstance(data.get("discrepancies", []), list) or not isinstance(data.get("notes", []), list):
+        raise PipelineError(STAGE, [Problem(shown, "not a mapping with the lists 'discrepancies' and 'notes'.", fix, line=1)])
+    lines = item_lines(node, "discrepancies")
+    problems = [Problem(shown, f"discrepancy {i + 1} has no 'key' and 'explanation'.", fix, line=lines[i] if i < len(lines) else None)
+                for i, d in enumerate(data.get("discrepancies", [])) if not (isinstance(d, dict) and isinstance(d.get("key"), str) and "explanation" in d)]
+    if problems:
+        raise PipelineError(STAGE, problems)
+    return data
 
 
-def round_like(x: Decimal, printed: str) -> Decimal:
-    """Round x to the precision of a printed figure; '880' or '1,000' are read as tens/hundreds."""
-    s = str(printed).replace(",", "")
-    if "." in s:
-        return round_to(x, decimals_of(s))
-    trailing = len(s) - len(s.rstrip("0")) if s.strip("0") else 0
-    step = Decimal(10) ** trailing
-    return (x / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+def walk(obj, key=None):
+    """Every (key, value) pair in nested mappings and lists, the value itself included."""
+    yield key, obj
+    items = obj.items() if isinstance(obj, dict) else ((None, v) for v in obj) if isinstance(obj, list) else ()
+    for k, v in items:
+        yield from walk(v, k)
 
 
-def finding(key, description, printed, computed, resource, locator):
-    return {"key": key, "description": description, "printed": str(printed), "computed": str(computed),
-            "difference": str(dec(printed) - dec(computed)), "resource": resource, "locator": locator}
+def _strs(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def result(check_id, title, method, compared, findings, resources):
-    return {"id": check_id, "title": title, "method": method, "compared": compared,
-            "findings": findings, "resources": resources}
+def _selector_errors(sel: dict) -> list[str]:
+    errors = [] if isinstance(sel["resource"], str) else ["a selector's 'resource' is not a name"]
+    scalar = (str, int)
+    for part in ("where", "each"):
+        w = sel.get(part, {})
+        if not isinstance(w, dict) or not all(isinstance(v, scalar) or isinstance(v, list) and all(isinstance(x, scalar) for x in v) for v in w.values()):
+            errors.append(f"'{part}' of the selector of {sel['resource']!r} is not a mapping of fields to values")
+    if "each" in sel and not (isinstance(sel["each"], dict) and len(sel["each"]) == 1 and all(isinstance(v, list) for v in sel["each"].values())):
+        errors.append(f"'each' of the selector of {sel['resource']!r} must name one field and a list of its values")
+    return errors
 
 
-def check_trade_table_totals(pkg: Package) -> dict:
-    t = pkg.raw["bilateral_trade"]
-    t = t[t.source_id == "ivanov-2005"]
-    findings, compared = [], 0
-    for period, g in t.groupby("period", sort=True):
-        v = dict(zip(g.flow, g.value))
-        compared += 1
-        s = dec(v["export"]) + dec(v["import"])
-        if s != dec(v["total"]):
-            findings.append(finding(f"trade-table1/{period}", f"{period}: exports + imports differ from the printed total", v["total"], s, "bilateral_trade", "Table 1"))
-    return result("trade-table1-totals", "Ivanov Table 1: exports + imports = printed total",
-                  "For each period, the printed exports and imports are added and compared with the printed total.",
-                  compared, findings, ["bilateral_trade"])
-
-
-def check_far_east_totals(pkg: Package) -> dict:
-    regions = pkg.raw["far_east_trade"]
-    totals = pkg.raw["far_east_trade_totals"]
-    tot = {(r.flow, r.year): r.value for r in totals.itertuples()}
-    findings, compared = [], 0
-    for (flow, year), g in regions.groupby(["flow", "year"], sort=True):
-        present = [dec(v) for v in g.value if v != ""]
-        missing = sorted(g.region_in_source[g.value == ""])
-        s = sum(present, Decimal(0))
-        compared += 1
-        if s != dec(tot[(flow, year)]):
-            extra = f" ({', '.join(missing)} printed '—')" if missing else ""
-            findings.append(finding(f"far-east-totals/{flow}/{year}", f"{year} {flow}s: sum of the seven regions{extra} differs from the printed total", tot[(flow, year)], s, "far_east_trade_totals", "Table 3"))
-    for year in sorted({y for _, y in tot}):
-        compared += 1
-        s = dec(tot[("export", year)]) + dec(tot[("import", year)])
-        if s != dec(tot[("total", year)]):
-            findings.append(finding(f"far-east-totals/total/{year}", f"{year}: printed total exports + imports differ from printed 'Total trade'", tot[("total", year)], s, "far_east_trade_totals", "Table 3"))
-    return result("far-east-region-sums", "Ivanov Table 3: regions against the printed totals",
-                  "For each year and flow, the regional values (leaving out cells printed '—') are added and compared with the printed Total row; the printed Total exports and imports are added and compared with 'Total trade'. Differences are reported, not corrected.",
-                  compared, findings, ["far_east_trade", "far_east_trade_totals"])
-
-
-def check_mining_share(pkg: Package) -> dict:
-    inv = pkg.raw["investment_by_sector"]
-    v = {(r.year, r.sector): r.value for r in inv.itertuples()}
-    findings, compared = [], 0
-    for r in pkg.raw["investment_mining_share"].itertuples():
-        compared += 1
-        share = round_to(dec(v[(r.year, "mining")]) / dec(v[(r.year, "total")]) * 100, int(r.decimals))
-        if share != dec(r.share_of_mining):
-            findings.append(finding(f"mining-share/{r.year}", f"{r.year}: mining / total differs from the printed share", r.share_of_mining, share, "investment_mining_share", "Table 1"))
-    return result("investment-mining-share", "2017 brief Table 1: mining / total = printed share",
-                  "Mining is divided by total for each year and rounded (half up) to the printed number of decimals, then compared with the printed share.",
-                  compared, findings, ["investment_by_sector", "investment_mining_share"])
-
-
-def check_plan_documents(pkg: Package) -> dict:
-    facts = pkg.raw["facts"].set_index("fact_id")
-    docs = pkg.raw["plan_documents"]
-    total = facts.loc["sa-documents-total", "value"]
-    s = sum((dec(x) for x in docs.documents), Decimal(0))
-    findings = []
-    if s != dec(total):
-        findings.append(finding("plan-documents/sum-of-areas", "The documents itemised by point of the plan add up to less than the total stated", total, s, "plan_documents", "para. 1-2, 5, 7"))
-    split = dec(facts.loc["sa-documents-intergovernmental", "value"]) + dec(facts.loc["sa-documents-corporate", "value"])
-    if split != dec(total):
-        findings.append(finding("plan-documents/intergovernmental-plus-corporate", "Intergovernmental + corporate documents differ from the total", total, split, "facts", "para. 1"))
-    return result("plan-documents-total", "Saito: documents by point of the plan against the 80 stated",
-                  "The eight per-point counts are added and compared with the 80 documents stated; the 12 intergovernmental and 68 corporate documents are added too.",
-                  2, findings, ["plan_documents", "facts"])
-
-
-def _region_2003(pkg, code):
-    fe = pkg.raw["far_east_trade"]
-    g = fe[(fe.region_code == code) & (fe.year == "2003")]
-    return sum((dec(v) for v in g.value if v), Decimal(0))
-
-
-def check_text_against_tables(pkg: Package) -> dict:
-    """Figures the texts state that can be recomputed from the tables or other figures."""
-    facts = pkg.raw["facts"].set_index("fact_id")
-    fe_tot = {(r.flow, r.year): r.value for r in pkg.raw["far_east_trade_totals"].itertuples()}
-    f = lambda i: dec(facts.loc[i, "value"])  # noqa: E731
-    derivations = [
-        ("iv-fe-japan-trade-sakhalin", "Sakhalin Oblast's trade with Japan in 2003 (text) against Table 3", _region_2003(pkg, "RU-SAK")),
-        ("iv-fe-japan-trade-primorsky", "Primorsky Krai's trade with Japan in 2003 (text) against Table 3", _region_2003(pkg, "RU-PRI")),
-        ("iv-fe-japan-trade-khabarovsk", "Khabarovsk Krai's trade with Japan in 2003 (text) against Table 3", _region_2003(pkg, "RU-KHA")),
-        ("iv-fe-japan-trade-2003", "Far Eastern Russia's trade with Japan in 2003, USD billion (text) against Table 3's total trade", dec(fe_tot[("total", "2003")]) / 1000),
-        ("iv-fe-japan-imports-2003", "Japan's imports from Far Eastern Russia in 2003 (text) against Table 3's total exports", dec(fe_tot[("export", "2003")])),
-        ("iv-fe-share-japan", "Japan's share of Far Eastern Russia's trade in 2003 (text) against $1.4 billion of $7.7 billion", f("iv-fe-japan-trade-2003") / f("iv-fe-trade-2003") * 100),
-        ("sa-trade-decline-2015", "Decline of trade from 2013 to 2015 (text) against 20.9 and 34.8", (f("sa-trade-2013") - f("sa-trade-2015")) / f("sa-trade-2013") * 100),
-    ]
-    findings = []
-    for fid, desc, computed in derivations:
-        printed = facts.loc[fid, "value_in_source"].replace("$", "").replace("%", "").split()[0]
-        c = round_like(computed, printed)
-        if c != dec(printed):
-            findings.append(finding(f"text/{fid}", desc, printed, c, "facts", facts.loc[fid, "locator"]))
-    return result("text-against-tables", "Figures in the text against the tables",
-                  "Figures stated in the text that can be recomputed from a table (or from other stated figures) are recomputed and rounded to the precision printed in the text.",
-                  len(derivations), findings, ["facts", "far_east_trade", "far_east_trade_totals"])
-
-
-def check_conflicts(pkg: Package) -> dict:
-    """The same quantity given with different values by different sources."""
-    t = pkg.raw["bilateral_trade"]
-    findings, compared = [], 0
-    for (period, flow), g in t.groupby(["period", "flow"], sort=True):
-        if g.source_id.nunique() < 2:
+def rule_errors(rule) -> list[str]:
+    """What is wrong with one rule (empty if nothing)."""
+    if not isinstance(rule, dict):
+        return ["is not a mapping"]
+    errors = [f"has no {k} (text)" for k in ("id", "title", "method") if not isinstance(rule.get(k), str) or not rule[k].strip()]
+    if rule.get("kind") not in KINDS:
+        return errors + [f"kind {rule.get('kind')!r} is not one of {', '.join(KINDS)}"]
+    for name, required in SHAPES[rule["kind"]].items():
+        optional, name = name.endswith("?"), name.rstrip("?")
+        items = [rule] if not name else rule.get(name, [] if optional else None)
+        if not isinstance(items, list) or not (items or optional) or not all(isinstance(i, dict) for i in items):
+            errors.append(f"'{name}' must be a {'' if optional else 'non-empty '}list of mappings")
             continue
-        compared += 1
-        if g.value.map(dec).nunique() > 1:
-            vals = "; ".join(f"{s}: {v}" for s, v in zip(g.source_id, g.value_in_source))
-            rows = sorted(zip(g.source_id, g.value), key=lambda x: x[0])
-            findings.append({**finding(f"conflict/bilateral_trade/{flow}/{period}", f"Trade {flow} {period} differs between sources ({vals})", rows[0][1], rows[1][1], "bilateral_trade", ", ".join(g.locator)),
-                             "values": [{"source_id": s, "value": v, "locator": loc} for s, v, loc in zip(g.source_id, g.value_in_source, g.locator)]})
-    facts = pkg.raw["facts"]
-    for r in t.itertuples():
-        same = facts[(facts.source_id == r.source_id) & (facts.period == r.period) & (facts.topic == "trade") & (facts.unit == r.unit)]
-        for fr in same.itertuples():
-            compared += 1
-            if dec(fr.value) != dec(r.value):
-                findings.append(finding(f"conflict/facts/{fr.fact_id}", f"Fact {fr.fact_id} differs from the bilateral_trade row of the same source and period", fr.value, r.value, "facts", fr.locator))
-    return result("conflicting-values", "Values that differ between sources",
-                  "Rows of bilateral_trade for the same period and flow from different sources are compared; so are trade totals stated in the facts with the corresponding bilateral_trade rows. Both values are always kept.",
-                  compared, findings, ["bilateral_trade", "facts"])
+        errors += [f"{name or 'the rule'}{f' item {n + 1}' if name else ''} has no '{k}'" for n, i in enumerate(items) for k in required if k not in i]
+    for key, value in walk(rule):
+        if isinstance(value, dict) and "resource" in value:
+            errors += _selector_errors(value)
+        elif key in ("group_by", "match", "resources") and not _strs(value):
+            errors.append(f"'{key}' must be a list of field or resource names")
+        elif key in TEMPLATES and isinstance(value, str):
+            try:
+                list(string.Formatter().parse(value))
+            except ValueError as e:
+                errors.append(f"the template {value!r} is malformed ({e})")
+    if rule["kind"] == "derived-figures" and not errors:
+        refs = rule["references"]
+        errors += [f"reference {k!r} is not a selector" for k, v in refs.items() if not (isinstance(v, dict) and "resource" in v)]
+        for d in rule["derivations"]:
+            try:
+                parse_expression(d["expression"], refs)
+            except ValueError as e:
+                errors.append(f"derivation {d['fact']!r}: {e}")
+    return errors
 
 
-EXEMPT = {"regions": "reference list of ISO 3166-2 codes, not a transcription",
-          "project_parties": "each row is traced through its project's source and locator"}
+def validate_rules(rules, shown: str = RULES_FILE, lines: list[int] | None = None) -> list[dict]:
+    """The rules if every one is well formed (and ids are unique); else PipelineError naming each fault."""
+    if not isinstance(rules, list):
+        raise PipelineError(STAGE, [Problem(shown, "has no list of rules under 'rules'.", RULE_FIX, line=1)])
+    problems, seen = [], set()
+    for n, rule in enumerate(rules):
+        errors = rule_errors(rule)
+        rid = rule.get("id") if isinstance(rule, dict) else None
+        if rid in seen:
+            errors.append("repeats an id")
+        seen.add(rid)
+        line = lines[n] if lines and n < len(lines) else None
+        problems += [Problem(shown, f"rule {n + 1} ({rid!r}) {e}.", RULE_FIX, line=line) for e in errors]
+    if problems:
+        raise PipelineError(STAGE, problems)
+    return rules
 
 
-def check_provenance(pkg: Package) -> dict:
-    source_ids = set(pkg.raw["sources"].source_id)
-    findings, compared = [], 0
-    for name, raw in pkg.raw.items():
-        if name == "sources" or name in EXEMPT:
-            continue
-        for i, r in enumerate(raw.itertuples(index=False), start=2):
-            compared += 1
-            sid, loc = getattr(r, "source_id", ""), getattr(r, "locator", "")
-            if sid not in source_ids:
-                findings.append({"key": f"provenance/{name}/{i}", "description": f"{name} line {i}: source_id {sid!r} does not resolve", "resource": name, "line": i, "field": "source_id"})
-            if not str(loc).strip():
-                findings.append({"key": f"provenance/{name}/{i}/locator", "description": f"{name} line {i}: empty locator", "resource": name, "line": i, "field": "locator"})
-    return result("provenance", "Every row has a resolving source_id and a locator",
-                  "Every row of every resource (except " + "; ".join(f"{k}: {v}" for k, v in EXEMPT.items()) + ") must name a source in the sources table and a non-empty locator.",
-                  compared, findings, sorted(n for n in pkg.raw if n not in EXEMPT))
+def load_rules(path: Path) -> list[dict]:
+    """The rules of spec/checks.yml, validated."""
+    path = Path(path)
+    try:
+        shown = str(path.resolve().relative_to(CODE))
+    except ValueError:
+        shown = str(path)
+    if not path.exists():
+        raise PipelineError(STAGE, [Problem(shown, "the checks' rules do not exist.", f"Restore {RULES_FILE}.")])
+    data, node = read_yaml(path, shown)
+    return validate_rules(data.get("rules") if isinstance(data, dict) else None, shown, item_lines(node, "rules"))
 
 
-CHECKS = [check_trade_table_totals, check_far_east_totals, check_mining_share, check_plan_documents,
-          check_text_against_tables, check_conflicts, check_provenance]
+def key_patterns(rules: list[dict]) -> list[re.Pattern]:
+    """The finding keys the rules can produce: each `key` template as a pattern."""
+    return [re.compile(".+".join(re.escape(s) for s in re.split(r"\{[^}]*\}", v)) + "$")
+            for rule in rules for k, v in walk(rule) if k == "key" and isinstance(v, str)]
 
 
-def load_known(root: Path) -> dict:
-    path = root / KNOWN_FILE
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return data or {}
+def reconcile(results: list[dict], known: dict, unsure: list[re.Pattern] = ()) -> tuple[list[dict], list[Problem]]:
+    """Mark each finding known or new; a check passes, shows known discrepancies, or fails.
 
-
-def reconcile(results: list[dict], known: dict) -> tuple[list[dict], list[Problem]]:
-    """Mark each finding known or new; a check passes, shows known discrepancies, or fails."""
+    A documented key that a rule could not finish evaluating (its pattern in `unsure`) is not
+    reported as no longer found: the rule's own problems say why."""
     documented = {d["key"]: d for d in known.get("discrepancies", [])}
     found = set()
     problems = []
@@ -231,12 +220,32 @@ def reconcile(results: list[dict], known: dict) -> tuple[list[dict], list[Proble
                                         line=line, field=f.get("field")))
         res["status"] = "pass" if not res["findings"] else ("discrepancy" if all(f["known"] for f in res["findings"]) else "fail")
     for key in sorted(set(documented) - found):
-        problems.append(Problem(f"datapackage/{KNOWN_FILE}", f"documented discrepancy '{key}' is no longer found by any check.", "If a value was corrected, remove this entry; otherwise restore the value as printed."))
+        if not any(p.match(key) for p in unsure):
+            problems.append(Problem(f"datapackage/{KNOWN_FILE}", f"documented discrepancy '{key}' is no longer found by any check.", "If a value was corrected, remove this entry; otherwise restore the value as printed."))
     return results, problems
 
 
-def run_checks(pkg: Package) -> dict:
-    results, problems = reconcile([c(pkg) for c in CHECKS], load_known(pkg.root))
-    if problems:
-        raise PipelineError("Checks", problems)
-    return {"checks": results, "notes": load_known(pkg.root).get("notes", [])}
+def evaluate_rules(pkg: Package, rules: list[dict]) -> tuple[list[dict], list[Problem], list[dict]]:
+    """Every rule's result, the problems met (what rules needed and did not find), the rules that met them."""
+    results, problems, failed = [], [], []
+    for rule in rules:
+        r = Rule(pkg, rule)
+        r.attempt(KINDS[rule["kind"]], r)
+        try:
+            results.append(r.result())
+        except Needs as e:
+            r.problems.append(e.problem)
+        problems += r.problems
+        failed += [rule] if r.problems else []
+    return results, list(dict.fromkeys(problems)), failed
+
+
+def run_checks(pkg: Package, rules: list[dict] | None = None, known: dict | None = None) -> dict:
+    """{'checks': [result per rule], 'notes': [...]}, or PipelineError with every problem found."""
+    rules = load_rules(DEFAULT_RULES) if rules is None else validate_rules(rules)
+    known = load_known(pkg.root) if known is None else known
+    results, problems, failed = evaluate_rules(pkg, rules)
+    results, more = reconcile(results, known, key_patterns(failed))
+    if problems or more:
+        raise PipelineError(STAGE, problems + more)
+    return {"checks": results, "notes": known.get("notes", [])}

@@ -9,7 +9,6 @@ import json
 import re
 
 
-
 def authors(desc: dict) -> list[str]:
     """Authors of the package: its contributors with the author role (v1 `role` or v2 `roles`)."""
     return [c.get("title") or c.get("name", "") for c in desc.get("contributors", [])
@@ -55,9 +54,18 @@ def script_json(data: dict) -> str:
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def dataset_jsonld(pkg, resource: dict, release: dict, site_url: str, page_url: str, sources: list[dict]) -> dict:
-    """schema.org Dataset for one resource of one released version."""
-    d = pkg.descriptor
+def as_list(fields) -> list[str]:
+    """A Table Schema `fields` value (a name or a list of names) as a list."""
+    return [fields] if isinstance(fields, str) else list(fields)
+
+
+def licence_urls(desc: dict) -> list[str]:
+    """The data licences' URLs, from the descriptor's licenses[] (the one place they are named)."""
+    return [lic["path"] for lic in desc.get("licenses") or [] if lic.get("path")]
+
+
+def dataset_jsonld(d: dict, resource: dict, release: dict, site_url: str, page_url: str, sources: list[dict]) -> dict:
+    """schema.org Dataset for one resource of one released version (d: the package descriptor)."""
     version = release["version"]
     res = next((r for r in release["resources"] if r["name"] == resource["name"]), None)
     downloads = []
@@ -77,7 +85,7 @@ def dataset_jsonld(pkg, resource: dict, release: dict, site_url: str, page_url: 
         "identifier": f"{d['name']}/{resource['name']}@{version}",
         "version": version,
         "datePublished": release["date"],
-        "license": "https://creativecommons.org/licenses/by/4.0/",
+        "license": (licence_urls(d) or [""])[0],
         "isAccessibleForFree": True,
         "creator": [{"@type": "Organization", "name": n} for n in authors(d)],
         "keywords": d.get("keywords", []),

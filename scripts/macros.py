@@ -1,7 +1,9 @@
 """mkdocs-macros module (thin): numbers, citations and charts for hand-written pages.
 
-Reads build/context.json, which the pipeline wrote; computes nothing. Every function returns
-escaped HTML, and an unknown name raises, so a typo fails the build (on_error_fail: true).
+It looks up the context the pipeline prepared (<build>/context.json) and renders a template of
+spec/templates/ through scripts.templating, the same templates and escaping the generated pages
+use; it imports no pipeline stage and computes nothing. An unknown name raises, so a typo fails
+the build (on_error_fail: true). MkDocs (mkdocs-macros) and Zensical both call `define_env`.
 
     {{ fact("iv-pipeline-length") }}                      the figure as printed, with its citation
     {{ value("bilateral_trade", "ivanov-2005/2004/total") }}  a cell by primary key (value_in_source)
@@ -15,109 +17,100 @@ escaped HTML, and an unknown name raises, so a typo fails the build (on_error_fa
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+_CODE = str(Path(__file__).resolve().parents[1])
+if _CODE not in sys.path:  # MkDocs and Zensical load this file by its path
+    sys.path.insert(0, _CODE)
 
-from scripts.escape import attr, text  # noqa: E402
-from scripts.pages import CHECK_STATUS, chart_figure, html_table  # noqa: E402
+from markupsafe import Markup  # noqa: E402
+
+from scripts.paths import Paths  # noqa: E402
+from scripts.templating import Renderer  # noqa: E402
 
 _cache: dict = {}
 
 
 def _ctx() -> dict:
-    path = Path(os.environ.get("JRE_BUILD", ROOT / "build")) / "context.json"
+    path = Paths.from_env().context
     mtime = path.stat().st_mtime_ns
     if _cache.get("mtime") != mtime:
         _cache.update(mtime=mtime, data=json.loads(path.read_text(encoding="utf-8")))
     return _cache["data"]
 
 
-def _rows(tables: dict, resource: str) -> dict:
-    t = tables[resource]
+def _known(kind: str, mapping: dict, name: str) -> dict:
+    if name not in mapping:
+        raise KeyError(f"macro: no {kind} {name!r}; known: {', '.join(sorted(mapping))}")
+    return mapping[name]
+
+
+def _rows(resource: str) -> dict:
+    t = _known("resource", _ctx()["tables"], resource)
     if t["rows"] is None:
-        raise KeyError(f"macro: {resource} has {t['row_count']} rows, more than the macros load (MACRO_ROWS_MAX in scripts/pages.py); link its dataset page instead")
+        raise KeyError(f"macro: {resource} has {t['row_count']} rows, more than the macros load (MACRO_ROWS_MAX in scripts/render.py); link its dataset page instead")
     return t["rows"]
 
 
 def define_env(env):
+    r = Renderer(Paths.from_env().spec)
+
     def prefix() -> str:
         url = env.page.url if env.page else ""
         return "../" * url.count("/")
 
     def row(resource: str, key: str) -> dict:
-        tables = _ctx()["tables"]
-        if resource not in tables:
-            raise KeyError(f"macro: no resource {resource!r}; known: {', '.join(sorted(tables))}")
-        rows = _rows(tables, resource)
+        rows = _rows(resource)
         if key not in rows:
-            raise KeyError(f"macro: no row {key!r} in {resource} (primary key {'/'.join(tables[resource]['primaryKey'])})")
+            pk = "/".join(_ctx()["tables"][resource]["primaryKey"])
+            raise KeyError(f"macro: no row {key!r} in {resource} (primary key {pk})")
         return rows[key]
 
     def citation(source_id: str, locator: str, quote: str = "") -> str:
-        src = _ctx()["sources"][source_id]
-        title = f"{src['label']}, {locator}" + (f": “{quote}”" if quote else "")
-        return f'<sup class="cite" data-search-exclude="true"><a href="{prefix()}sources/#{attr(source_id)}" title="{attr(title)}">{text(src["label"])}, {text(locator)}</a></sup>'
+        label = _ctx()["sources"][source_id]["label"]
+        title = f"{label}, {locator}" + (f": “{quote}”" if quote else "")
+        return r.render("citation.html", prefix=prefix(), source_id=source_id, title=title, label=label, locator=locator)
 
     @env.macro
     def fact(fact_id: str, cite: bool = True) -> str:
-        r = row("facts", fact_id)
-        out = f'<span class="datum">{text(r["value_in_source"])}</span>'
-        return out + (citation(r["source_id"], r["locator"], r["quote"]) if cite else "")
+        x = row("facts", fact_id)
+        return r.render("datum.html", value=x["value_in_source"], citation=citation(x["source_id"], x["locator"], x["quote"]) if cite else "")
 
     @env.macro
     def value(resource: str, key: str, field: str = "value_in_source", cite: bool = True) -> str:
-        r = row(resource, key)
-        if field not in r:
+        x = row(resource, key)
+        if field not in x:
             raise KeyError(f"macro: no field {field!r} in {resource}")
-        out = f'<span class="datum">{text(r[field])}</span>'
-        if cite and r.get("source_id"):
-            out += citation(r["source_id"], r["locator"], r.get("quote", ""))
-        return out
+        cited = citation(x["source_id"], x["locator"], x.get("quote", "")) if cite and x.get("source_id") else ""
+        return r.render("datum.html", value=x[field], citation=cited)
 
     @env.macro
     def chart(chart_id: str) -> str:
-        charts = _ctx()["charts"]
-        if chart_id not in charts:
-            raise KeyError(f"macro: no chart {chart_id!r}; known: {', '.join(sorted(charts))}")
-        return chart_figure(charts[chart_id], prefix())
+        return r.figure(_known("chart", _ctx()["charts"], chart_id), prefix())
 
     @env.macro
     def table(resource: str, columns: list | None = None, where: dict | None = None, caption: str = "") -> str:
-        ctx = _ctx()["tables"]
-        if resource not in ctx:
-            raise KeyError(f"macro: no resource {resource!r}")
-        rows = list(_rows(ctx, resource).values())
+        rows = list(_rows(resource).values())
         columns = columns or list(rows[0].keys())
         for c in columns + list((where or {}).keys()):
             if c not in rows[0]:
                 raise KeyError(f"macro: no field {c!r} in {resource}")
-        rows = [r for r in rows if all(str(r[k]) == str(v) for k, v in (where or {}).items())]
-        return html_table(columns, [[r[c] for c in columns] for r in rows], caption=caption or ctx[resource]["title"])
+        rows = [x for x in rows if all(str(x[k]) == str(v) for k, v in (where or {}).items())]
+        return r.table(columns, [[x[c] for c in columns] for x in rows], caption=caption or _ctx()["tables"][resource]["title"])
 
     @env.macro
     def dataset(resource: str, label: str = "") -> str:
-        t = _ctx()["tables"]
-        if resource not in t:
-            raise KeyError(f"macro: no resource {resource!r}")
-        return f'<a href="{prefix()}datasets/{attr(resource)}/">{text(label or t[resource]["title"])}</a>'
+        t = _known("resource", _ctx()["tables"], resource)
+        return r.render("link.html", prefix=prefix(), section=Markup("datasets/"), name=resource, suffix=Markup("/"), label=label or t["title"])
 
     @env.macro
     def check(check_id: str) -> str:
-        c = _ctx()["checks"].get(check_id)
-        if c is None:
-            raise KeyError(f"macro: no check {check_id!r}")
-        return f'<a href="{prefix()}quality/#{attr(check_id)}">{text(CHECK_STATUS[c["status"]])}</a>'
+        c = _known("check", _ctx()["checks"], check_id)
+        return r.render("link.html", prefix=prefix(), section=Markup("quality/#"), name=check_id, suffix="", label=r.strings[f"check_status.{c['status']}"])
 
     @env.macro
     def rows(resource: str) -> str:
-        t = _ctx()["tables"]
-        if resource not in t:
-            raise KeyError(f"macro: no resource {resource!r}")
-        return str(t[resource]["row_count"])
+        return str(_known("resource", _ctx()["tables"], resource)["row_count"])
 
     env.variables["package_version"] = _ctx()["version"]

@@ -17,7 +17,7 @@ verify    check every published file against SHA256SUMS and index.json (and the 
 status    say whether datapackage/ changed without a version bump
 
 The site publishes the releases through `download_files` (downloads/<version>/, downloads/latest/,
-downloads/SHA256SUMS, downloads/catalog.json); `changelog` and `diff` describe what changed.
+downloads/SHA256SUMS, downloads/catalog.json) through scripts.downloads; scripts.changes describes what changed.
 """
 from __future__ import annotations
 
@@ -37,10 +37,8 @@ from pathlib import Path
 import yaml
 
 from scripts import cite, load
+from scripts.paths import Paths
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "datapackage"
-RELEASES = ROOT / "releases"
 
 SUMS = "SHA256SUMS"
 INDEX = "index.json"
@@ -414,143 +412,6 @@ def unreleased_change(package_root: Path, releases_dir: Path) -> str | None:
             f"Bump the version in datapackage.json and run python -m scripts.release freeze.")
 
 
-# ---------------------------------------------------------------- diff and changelog
-
-def _table(root: Path, res: dict) -> tuple[list[str], list[dict[str, str]]]:
-    data = (Path(root) / _safe_rel(res["path"])).read_bytes()
-    return csv_header(data), csv_rows(data)
-
-
-def diff_resource(old: tuple[list[str], list[dict]], new: tuple[list[str], list[dict]], pk: list[str]) -> dict:
-    (old_fields, old_rows), (new_fields, new_rows) = old, new
-    common = [f for f in new_fields if f in old_fields]
-    key_fields = pk if pk and all(k in old_fields and k in new_fields for k in pk) else common
-
-    def keyed(rows):
-        return {tuple(r.get(k, "") for k in key_fields): r for r in rows}
-
-    o, n = keyed(old_rows), keyed(new_rows)
-    as_key = lambda k: dict(zip(key_fields, k))  # noqa: E731
-    changed = [{"key": as_key(k), "field": f, "old": o[k][f], "new": n[k][f]}
-               for k in n if k in o for f in common if f not in key_fields and o[k][f] != n[k][f]]
-    return {
-        "primary_key": key_fields,
-        "fields_added": [f for f in new_fields if f not in old_fields],
-        "fields_removed": [f for f in old_fields if f not in new_fields],
-        "added": [{"key": as_key(k), "row": n[k]} for k in n if k not in o],
-        "removed": [{"key": as_key(k), "row": o[k]} for k in o if k not in n],
-        "changed": changed,
-        "rows_old": len(old_rows),
-        "rows_new": len(new_rows),
-    }
-
-
-def diff(old_dir: Path, new_dir: Path) -> dict:
-    """Row-level diff of two package folders, keyed by each resource's primaryKey in the new
-    descriptor. Only resources with a change are listed under "resources"."""
-    old_desc, new_desc = read_descriptor(old_dir), read_descriptor(new_dir)
-    old_res = {r["name"]: r for r in old_desc["resources"]}
-    new_res = {r["name"]: r for r in new_desc["resources"]}
-    out = {
-        "old_version": old_desc.get("version"),
-        "new_version": new_desc.get("version"),
-        "resources_added": [n for n in new_res if n not in old_res],
-        "resources_removed": [n for n in old_res if n not in new_res],
-        "metadata_changed": sorted(k for k in set(old_desc) | set(new_desc)
-                                   if k not in ("resources", "version") and old_desc.get(k) != new_desc.get(k)),
-        "resources": {},
-    }
-    for name, res in new_res.items():
-        if name not in old_res:
-            continue
-        d = diff_resource(_table(old_dir, old_res[name]), _table(new_dir, res), res.get("schema", {}).get("primaryKey", []))
-        d["schema_changed"] = old_res[name].get("schema") != res.get("schema")
-        if any(d[k] for k in ("fields_added", "fields_removed", "added", "removed", "changed", "schema_changed")):
-            out["resources"][name] = d
-    return out
-
-
-def row_counts(root: Path) -> dict[str, int]:
-    return {r["name"]: len(_table(root, r)[1]) for r in read_descriptor(root)["resources"]}
-
-
-def changelog(releases_dir: Path) -> list[dict]:
-    """Every release, newest first, with its diff against the previous release."""
-    releases_dir = Path(releases_dir)
-    meta = {v["version"]: v for v in read_index(releases_dir)["versions"]}
-    versions = released_versions(releases_dir)
-    out = []
-    for i, version in enumerate(versions):
-        prev = versions[i - 1] if i else None
-        entry = {"version": version, "date": meta[version]["date"], "summary": meta[version]["summary"],
-                 "previous": prev, "rows": row_counts(releases_dir / version)}
-        if prev is None:
-            entry["changes"] = "initial release"
-            entry["diff"] = None
-        else:
-            entry["diff"] = diff(releases_dir / prev, releases_dir / version)
-            entry["changes"] = f"changes since {prev}"
-        out.append(entry)
-    return out[::-1]
-
-
-# ---------------------------------------------------------------- site downloads
-
-def _version_catalog(releases_dir: Path, entry: dict) -> dict:
-    version = entry["version"]
-    folder = releases_dir / version
-    files = tree_files(folder)
-    desc = json.loads(files["datapackage.json"])
-    url = f"downloads/{version}"
-    zip_name = next(p for p in files if p.endswith(".zip") and "/" not in p)
-    return {
-        "version": version,
-        "date": entry["date"],
-        "summary": entry["summary"],
-        "title": desc.get("title", desc["name"]),
-        "datapackage": {"url": f"{url}/datapackage.json", "sha256": sha256_of(files["datapackage.json"])},
-        "zip": {"url": f"{url}/{zip_name}", "sha256": sha256_of(files[zip_name]), "bytes": len(files[zip_name])},
-        "sha256sums": f"{url}/{SUMS}",
-        "resources": [
-            {"name": r["name"], "title": r.get("title", r["name"]), "path": r["path"],
-             "rows": len(csv_rows(files[r["path"]])), "sha256": sha256_of(files[r["path"]]),
-             "url": f"{url}/{r['path']}"}
-            for r in desc["resources"]
-        ],
-    }
-
-
-def download_files(releases_dir: Path, package_root: Path) -> dict[str, bytes]:
-    """Everything to publish under downloads/ on the site (path from the site root → bytes):
-    downloads/<version>/… for every release, downloads/latest/… (the newest release),
-    downloads/catalog.json and downloads/SHA256SUMS."""
-    releases_dir = Path(releases_dir)
-    desc = read_descriptor(package_root)
-    index = read_index(releases_dir)
-    versions = released_versions(releases_dir)
-    files: dict[str, bytes] = {}
-    for version in versions:
-        for rel, data in tree_files(releases_dir / version).items():
-            files[f"downloads/{version}/{rel}"] = data
-    if versions:
-        for rel, data in tree_files(releases_dir / versions[-1]).items():
-            files[f"downloads/latest/{rel}"] = data
-    by_version = {v["version"]: v for v in index["versions"]}
-    catalog = {
-        "name": desc["name"],
-        "title": desc.get("title", desc["name"]),
-        "homepage": desc.get("homepage"),
-        "licenses": desc.get("licenses", []),
-        "current_version": desc.get("version"),
-        "latest": versions[-1] if versions else None,
-        "latest_url": "downloads/latest/" if versions else None,
-        "versions": [_version_catalog(releases_dir, by_version[v]) for v in reversed(versions)],
-    }
-    files["downloads/catalog.json"] = dumps(catalog).encode("utf-8")
-    files["downloads/SHA256SUMS"] = sums_text({p.removeprefix("downloads/"): b for p, b in files.items()}).encode("ascii")
-    return files
-
-
 # ---------------------------------------------------------------- CLI
 
 def _validate(package_root: Path) -> None:
@@ -565,11 +426,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.release", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["freeze", "verify", "status"])
-    parser.add_argument("--package", type=Path, default=PACKAGE, help="package directory (default: datapackage/)")
-    parser.add_argument("--releases", type=Path, default=RELEASES, help="releases directory (default: releases/)")
+    parser.add_argument("--package", type=Path, help="package directory (default: datapackage/)")
+    parser.add_argument("--releases", type=Path, help="releases directory (default: releases/)")
     parser.add_argument("--date", help="release date YYYY-MM-DD (default: today)")
     parser.add_argument("--summary", help="one-line summary of the release (required for freeze)")
     args = parser.parse_args(argv)
+    paths = Paths.from_env(package=args.package)
+    args.package, args.releases = paths.package, args.releases or paths.releases
 
     from scripts.problems import PipelineError
 

@@ -13,6 +13,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "datapackage"
+sys.path.insert(0, str(ROOT))
+from scripts import site_config  # noqa: E402
+from scripts.paths import Paths  # noqa: E402
+
+SITE_URL = site_config.site_url(site_config.read(Paths.from_env()))  # as the pipeline resolves it
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 from scripts import bench, bench_scale
-from scripts.pages import NAV_DATASETS_MAX
+from scripts.render import NAV_DATASETS_MAX
 
 
 def nav_links(page: str) -> set[str]:
@@ -63,14 +63,15 @@ def test_macros_refuse_tables_too_large_to_load(monkeypatch):
     """A table above MACRO_ROWS_MAX stays out of build/context.json; a macro quoting it says why."""
     from conftest import PACKAGE
 
-    from scripts import macros, pages
+    from scripts import macros, render
     from scripts.check import run_checks
     from scripts.load import load_package
 
-    monkeypatch.setattr(pages, "MACRO_ROWS_MAX", 100)
+    monkeypatch.setattr(render, "MACRO_ROWS_MAX", 100)
     pkg = load_package(PACKAGE)
-    ctx = pages.context(pkg, run_checks(pkg), [])
+    ctx = render.context(render.SiteModel(pkg, run_checks(pkg), [], {"latest": None}, "https://example.org/"))
+    monkeypatch.setattr(macros, "_ctx", lambda: ctx)
     assert ctx["tables"]["facts"]["rows"] is None and ctx["tables"]["facts"]["row_count"] == len(pkg.raw["facts"]) > 100
     assert len(ctx["tables"]["jbic_loans"]["rows"]) == len(pkg.raw["jbic_loans"])
     with pytest.raises(KeyError, match="facts has .* rows, more than the macros load"):
-        macros._rows(ctx["tables"], "facts")
+        macros._rows("facts")

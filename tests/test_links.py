@@ -40,11 +40,9 @@ def target_file(site: Path, page: Path, url: str, prefix: str) -> Path:
 
 
 def test_no_broken_internal_links_or_anchors(built_site):
-    from conftest import ROOT
+    from conftest import SITE_URL
 
-    from scripts.pages import site_url
-
-    prefix = urlparse(site_url(ROOT)).path
+    prefix = urlparse(SITE_URL).path
     pages = {p.resolve(): parse(p) for p in built_site.rglob("*.html")}
     broken, checked = [], 0
     for page, parsed in pages.items():

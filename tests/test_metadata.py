@@ -4,11 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from html import unescape
 
 import yaml
-from conftest import PACKAGE, ROOT
-
-from scripts.pages import site_url
+from conftest import PACKAGE, ROOT, SITE_URL
 
 
 def jsonld_of(page):
@@ -20,7 +19,7 @@ def jsonld_of(page):
 
 def test_every_dataset_page_has_dataset_jsonld(built_site):
     d = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
-    base = site_url(ROOT)
+    base = SITE_URL
     for r in d["resources"]:
         ld = jsonld_of(built_site / "datasets" / r["name"] / "index.html")
         assert ld["@type"] == "Dataset" and ld["name"] == r["title"]
@@ -42,7 +41,7 @@ def test_every_dataset_page_has_dataset_jsonld(built_site):
 def test_page_shows_what_jsonld_declares(built_site):
     page = built_site / "datasets" / "far_east_trade" / "index.html"
     html = page.read_text(encoding="utf-8")
-    visible = re.sub(r"<[^>]+>", "", html)
+    visible = unescape(re.sub(r"<[^>]+>", "", html))  # the text a browser shows (and copies)
     ld = jsonld_of(page)
     for dist in ld["distribution"]:
         assert dist["sha256"] in html

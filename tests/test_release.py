@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import PACKAGE, ROOT, read_rows, set_cell, write_rows
 
-from scripts import release
+from scripts import changes, downloads, release
 
 RELEASES = ROOT / "releases"
 DATE = "2026-11-22"
@@ -221,7 +221,7 @@ def edit_facts(pkg_dir: Path) -> tuple[str, str, str]:
 
 def test_diff_reports_exactly_the_changes(pkg_copy):
     changed, removed, added = edit_facts(pkg_copy)
-    d = release.diff(PACKAGE, pkg_copy)
+    d = changes.diff(PACKAGE, pkg_copy)
     assert list(d["resources"]) == ["facts"]
     assert d["resources_added"] == [] and d["resources_removed"] == []
     facts = d["resources"]["facts"]
@@ -230,7 +230,7 @@ def test_diff_reports_exactly_the_changes(pkg_copy):
     assert [r["key"] for r in facts["removed"]] == [{"fact_id": removed}]
     assert [r["key"] for r in facts["added"]] == [{"fact_id": added}]
     assert facts["rows_new"] == facts["rows_old"]
-    assert release.diff(PACKAGE, PACKAGE)["resources"] == {}
+    assert changes.diff(PACKAGE, PACKAGE)["resources"] == {}
 
 
 def test_diff_uses_composite_keys_and_sees_resources_come_and_go(pkg_copy):
@@ -238,11 +238,11 @@ def test_diff_uses_composite_keys_and_sees_resources_come_and_go(pkg_copy):
     desc = json.loads((pkg_copy / "datapackage.json").read_text(encoding="utf-8"))
     desc["resources"] = [r for r in desc["resources"] if r["name"] != "jbic_loans"]
     (pkg_copy / "datapackage.json").write_text(json.dumps(desc), encoding="utf-8")
-    d = release.diff(PACKAGE, pkg_copy)
+    d = changes.diff(PACKAGE, pkg_copy)
     assert d["resources_removed"] == ["jbic_loans"]
     (change,) = d["resources"]["bilateral_trade"]["changed"]
     assert set(change["key"]) == {"source_id", "period", "flow"}
-    reverse = release.diff(pkg_copy, PACKAGE)
+    reverse = changes.diff(pkg_copy, PACKAGE)
     assert reverse["resources_added"] == ["jbic_loans"]
 
 
@@ -255,7 +255,7 @@ def test_changelog_and_downloads_over_two_releases(tmp_path, pkg_copy):
     release.freeze(pkg_copy, releases, "99.0.0", "2026-12-01", "Second.")
     assert release.verify(releases) == []
 
-    log = release.changelog(releases)
+    log = changes.changelog(releases)
     assert [e["version"] for e in log] == ["99.0.0", first]
     assert log[1]["changes"] == "initial release" and log[1]["diff"] is None
     assert log[1]["rows"]["facts"] == csv_row_count((PACKAGE / "data" / "facts.csv").read_bytes())
@@ -264,7 +264,7 @@ def test_changelog_and_downloads_over_two_releases(tmp_path, pkg_copy):
     assert [r["key"] for r in facts["removed"]] == [{"fact_id": removed}]
     assert [r["key"] for r in facts["added"]] == [{"fact_id": added}]
 
-    files = release.download_files(releases, pkg_copy)
+    files = downloads.download_files(releases, pkg_copy)
     catalog = json.loads(files["downloads/catalog.json"])
     assert catalog["latest"] == "99.0.0"
     assert [v["version"] for v in catalog["versions"]] == ["99.0.0", first]
@@ -275,8 +275,8 @@ def test_changelog_and_downloads_over_two_releases(tmp_path, pkg_copy):
 # ---------------------------------------------------------------- site downloads
 
 def test_download_files_catalog_and_sums():
-    files = release.download_files(RELEASES, PACKAGE)
-    assert files == release.download_files(RELEASES, PACKAGE)  # deterministic
+    files = downloads.download_files(RELEASES, PACKAGE)
+    assert files == downloads.download_files(RELEASES, PACKAGE)  # deterministic
     catalog = json.loads(files["downloads/catalog.json"])
     assert files["downloads/catalog.json"].decode() == json.dumps(catalog, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     (v1,) = [v for v in catalog["versions"] if v["version"] == "1.0.0"]

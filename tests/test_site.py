@@ -187,3 +187,18 @@ def test_typo_in_macro_fails_the_build(tmp_path):
     assert proc.returncode != 0
     assert "no-such-fact" in proc.stdout + proc.stderr
     assert not (work / "site").exists()
+
+
+def test_generated_pages_carry_no_jinja_syntax(poisoned_site):
+    """Zensical renders every page with Jinja (it ignores `render_macros: false`), so a generated
+    page must hold nothing Jinja reads, even when cells contain `{{ }}` and `{% raw %}`."""
+    from conftest import ROOT
+
+    generated = poisoned_site.parent / "build" / "docs"
+    hand_written = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    pages = [p for p in generated.rglob("*.md") if p.relative_to(generated).as_posix() not in hand_written
+             and not p.relative_to(generated).as_posix().startswith("downloads/")]
+    assert len(pages) > 15
+    for p in pages:
+        body = p.read_text(encoding="utf-8")
+        assert not any(tok in body for tok in ("{{", "{%", "{#")), p

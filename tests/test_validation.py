@@ -176,3 +176,24 @@ def test_large_packages_are_validated_in_parallel_parts(pkg_copy, monkeypatch):
     set_cell(pkg_copy / "data/facts.csv", 2, "source_id", "")  # the last resource
     found = [(p.file, p.line, p.field) for p in problems_of(pkg_copy)]
     assert found == [("data/sources.csv", 2, "year"), ("data/facts.csv", 2, "source_id")]
+
+
+def test_reload_validates_the_changed_file_and_reuses_the_rest(pkg_copy):
+    """`make serve` reloads with the last result: a changed file is validated again, always;
+    an unchanged one is reused as it was."""
+    from conftest import read_rows
+
+    first = load_package(pkg_copy)
+    set_cell(pkg_copy / "data/jbic_loans.csv", 2, "amount", "lots")
+    with pytest.raises(PipelineError) as e:
+        load_package(pkg_copy, first)
+    assert "data/jbic_loans.csv:2" in e.value.report() and "amount" in e.value.report()
+    set_cell(pkg_copy / "data/jbic_loans.csv", 2, "amount", "123.4")
+    second = load_package(pkg_copy, first)
+    assert second.tables["facts"] is first.tables["facts"]
+    assert second.raw["jbic_loans"] is not first.raw["jbic_loans"]
+    assert 123.4 in second.tables["jbic_loans"]["amount"].tolist()
+    header = read_rows(pkg_copy / "data/regions.csv")[0]
+    set_cell(pkg_copy / "data/regions.csv", 2, header[0], "RU-XYZ")  # a key other rows refer to
+    with pytest.raises(PipelineError, match="Foreign key"):
+        load_package(pkg_copy, second)

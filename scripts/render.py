@@ -1,0 +1,245 @@
+"""Render stage: the site model → the generated pages, through the templates of spec/templates/.
+
+`site_files` returns every file of the generated docs tree (hand-written pages copied as they
+are, the catalog, one page per resource, the sources, data-quality and changelog pages, the
+charts' SVG and CSV files) and `context` what the macros may read. Nothing here reads a file:
+the stages before it hand over the package, the check results, the rendered charts and the
+publication (releases) in memory.
+
+Generated pages carry no Markdown or Jinja syntax that data could reach: every value goes
+through the templates' autoescape (scripts.templating), and the pages switch macros off
+(`render_macros: false`, which MkDocs honours; Zensical ignores it, and finds nothing to expand).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from markupsafe import Markup
+
+from scripts import cite
+from scripts.cite import source_label
+from scripts.templating import Renderer
+
+PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
+# Tables the macros can quote from (context.json); a larger table is cited through its dataset
+# page: writing a million rows to JSON for the macros took 10 s and 1 GB.
+MACRO_ROWS_MAX = 10_000
+NAV_DATASETS_MAX = 40  # above this many resources the nav links the catalog, not each dataset
+
+
+# ---------------------------------------------------------------- small pure helpers
+
+def front_matter(title: str, description: str, **extra) -> str:
+    """YAML front matter, written as JSON (a subset of YAML that is ten times faster to write)."""
+    meta = {"title": title, "description": description, "render_macros": False, **extra}
+    return "---\n" + json.dumps(meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
+
+
+def licence_label(descriptor: dict) -> str:
+    """The data licence as the site names it, from the descriptor's licenses[]: the SPDX id
+    spelt for readers ('CC-BY-4.0' → 'CC BY 4.0'), else its title."""
+    lics = descriptor.get("licenses") or []
+    return "; ".join(lic["name"].replace("-", " ") if lic.get("name") else lic.get("title", "") for lic in lics)
+
+
+def numeric_fields(resource: dict) -> set[str]:
+    return {f["name"] for f in resource["schema"]["fields"] if f["type"] in ("number", "integer", "year")}
+
+
+def constraints_text(r: Renderer, field: dict, pk: list[str]) -> str:
+    c = field.get("constraints", {})
+    parts = [str(r.strings["constraints.primary_key"])] if field["name"] in pk else []
+    parts += [k for k in ("required", "unique") if c.get(k)]
+    parts += [f"{k} {c[k]}" for k in ("minimum", "maximum", "minLength", "maxLength", "pattern") if k in c]
+    if "enum" in c:
+        parts.append(str(r.strings["constraints.one_of"]) + ", ".join(map(str, c["enum"])))
+    return "; ".join(parts)
+
+
+def provenance(raw, srcs: dict) -> list[dict]:
+    """(source, locator) pairs of a resource's rows, sorted."""
+    pairs = set()
+    for cols in (("source_id", "locator"), ("primary_source_id", "locator")):
+        if all(c in raw.columns for c in cols):
+            pairs |= {(s, loc) for s, loc in zip(raw[cols[0]], raw[cols[1]]) if s}
+    return [{"source_id": s, "locator": loc, "label": source_label(srcs[s])} for s, loc in sorted(pairs) if s in srcs]
+
+
+# ---------------------------------------------------------------- pages
+
+def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]) -> str:
+    name, s = resource["name"], r.strings
+    raw, latest = m.pkg.raw[name], m.latest
+    version, page_url = latest["version"], f"datasets/{name}/"
+    prov = provenance(raw, m.sources) if "source_id" in raw.columns else []
+    cited = [m.sources[x] for x in sorted({p["source_id"] for p in prov})]
+    jsonld = cite.script_json(cite.dataset_jsonld(m.pkg.descriptor, resource, latest, m.site_url, page_url, cited))
+    facts = [(s["dataset.facts.resource"], s("dataset.facts.resource_value_html", name=name, count=len(m.pkg.descriptor["resources"]))),
+             (s["dataset.facts.rows"], len(raw)),
+             (s["dataset.facts.period"], resource.get("temporalCoverage", s["dataset.facts.not_applicable"])),
+             (s["dataset.facts.geography"], resource.get("spatialCoverage", s["dataset.facts.not_applicable"])),
+             (s["dataset.facts.version"], s("dataset.facts.version_value_html", version=version, date=latest["date"])),
+             (s["dataset.facts.licence"], s("dataset.facts.licence_value_html", licence=licence_label(m.pkg.descriptor)))]
+    csv = next((x for x in latest["resources"] if x["name"] == name), None)
+    zip_ = {**latest["zip"], "name": latest["zip"]["url"].rsplit("/", 1)[-1]}
+    total, shown = len(raw), raw.head(PREVIEW_ROWS).values.tolist()
+    preview = s("dataset.preview_html", shown=len(shown), total=total, name=name) if total > len(shown) else ""
+    pk = resource["schema"].get("primaryKey", [])
+    schema_rows = [[f["name"], f["type"], f.get("unit", ""), f.get("description", ""), constraints_text(r, f, pk)]
+                   for f in resource["schema"]["fields"]]
+    fks = [{"fields": ", ".join(cite.as_list(fk["fields"])), "resource": fk["reference"]["resource"],
+            "ref_fields": ", ".join(cite.as_list(fk["reference"]["fields"]))} for fk in resource["schema"].get("foreignKeys", [])]
+    body = r.render(
+        "dataset.md", resource=resource, facts=facts, csv=csv, zip=zip_, version=version,
+        descriptor_url=latest["datapackage"]["url"], cite_box=cite_box(r, m, resource, m.site_url + page_url),
+        charts=[{"title": ch["title"], "figure": r.figure(ch, "../../", data_table=False)} for ch in charts],
+        preview=preview, data_table=r.table(list(raw.columns), shown, caption=s("dataset.table_caption", title=resource["title"], total=total),
+                                          numeric=numeric_fields(resource), search=False),
+        schema_table=r.table(s["dataset.schema_columns"], schema_rows, caption=s("dataset.schema_caption", name=name)),
+        foreign_keys=fks, provenance=prov)
+    return front_matter(resource["title"], resource["description"][:300], jsonld=jsonld) + str(body)
+
+
+def cite_box(r: Renderer, m: "SiteModel", resource: dict, url: str) -> Markup:
+    """'Cite this dataset' in APA, BibTeX and RIS."""
+    d, version, date = m.pkg.descriptor, m.latest["version"], m.latest["date"]
+    key = f"jre_{resource['name']}_{version.replace('.', '_')}"
+    names, title = cite.authors(d), resource["title"]
+    formats = [("APA", cite.apa(names, title, version, date, url, d["title"])),
+               ("BibTeX", cite.bibtex(key, names, title, version, date, url, d["title"])),
+               ("RIS", cite.ris(names, title, version, date, url, d["title"]))]
+    return r.render("cite_box.html", version=version, formats=[{"label": k, "lines": v.split("\n")} for k, v in formats])
+
+
+def catalog_page(r: Renderer, m: "SiteModel") -> str:
+    d = m.pkg.descriptor
+    rows = [{"name": x["name"], "title": x["title"], "rows": len(m.pkg.raw[x["name"]]), "period": x.get("temporalCoverage", "")}
+            for x in d["resources"]]
+    return (front_matter(str(r.strings["catalog.title"]), str(r.strings["catalog.description"]))
+            + str(r.render("catalog.md", d=d, version=m.latest["version"], licence=licence_label(d), resources=rows)))
+
+
+def sources_page(r: Renderer, m: "SiteModel") -> str:
+    srcs = list(m.sources.values())
+    cited: dict[str, list] = {}
+    for x in srcs:
+        if x["cited_by"]:
+            cited.setdefault(x["cited_by"], []).append(x)
+    docs = [{"src": x, "label": source_label(x), "cited": cited.get(x["source_id"], [])} for x in srcs if x["kind"] == "document"]
+    return (front_matter(str(r.strings["sources.title"]), str(r.strings["sources.description"]))
+            + str(r.render("sources.md", documents=docs, fields=list(_BIB_FIELDS))))
+
+
+_BIB_FIELDS = ("author", "affiliation", "title", "year", "date", "publisher", "translation_note", "cited_locator",
+               "accessed", "notes", "source_id")
+
+
+def quality_page(r: Renderer, m: "SiteModel") -> str:
+    s, checks = r.strings, m.checks
+    summary = [[c["title"], s[f"check_status.{c['status']}"], c["compared"], len(c["findings"])] for c in checks["checks"]]
+    sections = []
+    for c in checks["checks"]:
+        tables = []
+        if c["findings"] and c["id"] == "conflicting-values":
+            for f in c["findings"]:
+                rows = [[source_label(m.sources[v["source_id"]]), v["value"], v["locator"]] for v in f.get("values", [])]
+                tables.append((r.table(s["quality.conflict_columns"], rows, caption=f["description"]), f["explanation"]))
+        elif c["findings"]:
+            rows = [[f["description"], f.get("printed", ""), f.get("computed", ""), f.get("difference", ""), f["explanation"]] for f in c["findings"]]
+            cols = s["quality.finding_columns"]
+            tables.append((r.table(cols, rows, caption=s("quality.findings_caption", title=c["title"]), numeric=set(cols[1:4])), None))
+        sections.append({"check": c, "status": s[f"check_status.{c['status']}"], "tables": tables})
+    notes = [[source_label(m.sources[n["source_id"]]), n["locator"], n["note"]] for n in checks["notes"]]
+    sc = s["quality.summary_columns"]
+    return (front_matter(str(s["quality.title"]), str(s["quality.description"]))
+            + str(r.render("quality.md", summary=r.table(sc, summary, caption=s["quality.summary_caption"], numeric=set(sc[2:])),
+                       sections=sections, notes=r.table(s["quality.notes_columns"], notes, caption=s["quality.notes_caption"]))))
+
+
+def changelog_page(r: Renderer, entries: list[dict]) -> str:
+    s = r.strings
+    versions = []
+    for e in entries:
+        v = e["version"]
+        if not e.get("diff"):
+            body = r.table(s["changelog.rows_columns"], sorted(e.get("rows", {}).items()), caption=s("changelog.rows_caption", version=v),
+                         numeric={s["changelog.rows_columns"][1]})
+        else:
+            body = diff_table(r, v, e["diff"])
+        versions.append({"e": e, "body": body})
+    return (front_matter(str(s["changelog.title"]), str(s["changelog.description"]))
+            + str(r.render("changelog.md", versions=versions)))
+
+
+def diff_table(r: Renderer, version: str, diff: dict) -> Markup:
+    s, rows = r.strings, []
+    for name, d in sorted(diff.get("resources", {}).items()):
+        for kind in ("added", "removed"):
+            rows += [[name, s[f"changelog.{kind}"], json.dumps(x.get("key", x), ensure_ascii=False), "", "", ""] for x in d.get(kind, [])]
+        rows += [[name, s["changelog.changed"], json.dumps(c.get("key"), ensure_ascii=False), c.get("field", ""), c.get("old", ""), c.get("new", "")]
+                 for c in d.get("changed", [])]
+    if not rows:
+        return Markup("<p>") + s["changelog.no_changes"] + Markup("</p>\n")
+    return r.table(s["changelog.diff_columns"], rows, caption=s("changelog.diff_caption", version=version))
+
+
+# ---------------------------------------------------------------- the whole tree, nav and context
+
+class SiteModel:
+    """What the render stage works from, all in memory."""
+
+    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str):
+        self.pkg, self.checks, self.charts, self.publication, self.site_url = pkg, checks, charts, publication, site_url
+        self.latest = publication["latest"]
+        self.sources = {x["source_id"]: x for x in pkg.raw["sources"].to_dict("records")} if "sources" in pkg.raw else {}
+
+
+def site_files(r: Renderer, m: SiteModel, docs: dict[str, bytes]) -> dict[str, bytes | str]:
+    """Every file of the generated docs tree (path relative to it → content)."""
+    files: dict[str, bytes | str] = dict(docs)
+    by_resource: dict[str, list[dict]] = {}
+    for ch in m.charts:
+        files.update({f"assets/charts/{name}": data for name, data in ch["files"].items()})
+        for name in ch["resources"]:
+            by_resource.setdefault(name, []).append(ch)
+    files["datasets/index.md"] = catalog_page(r, m)
+    for res in m.pkg.descriptor["resources"]:
+        files[f"datasets/{res['name']}.md"] = dataset_page(r, m, res, by_resource.get(res["name"], []))
+    files["sources.md"] = sources_page(r, m)
+    files["quality.md"] = quality_page(r, m)
+    files["changelog.md"] = changelog_page(r, m.publication["changelog"])
+    return files
+
+
+def dataset_nav(descriptor: dict) -> list[dict]:
+    """Nav entries for the dataset pages, put under Data after the catalog.
+
+    Empty when the package has more than NAV_DATASETS_MAX resources: a menu of hundreds of
+    links helps no reader (the catalog, a table with row counts and periods, is the index then),
+    and every page of the section would render every sibling, so build time would grow with
+    the square of the number of datasets."""
+    resources = descriptor["resources"]
+    if len(resources) > NAV_DATASETS_MAX:
+        return []
+    return [{res["title"]: f"datasets/{res['name']}.md"} for res in resources]
+
+
+def context(m: SiteModel) -> dict:
+    """What the macros may read: each table by primary key, the sources, the charts, the checks."""
+    tables = {}
+    for res in m.pkg.descriptor["resources"]:
+        pk, raw = res["schema"].get("primaryKey", []), m.pkg.raw[res["name"]]
+        entry = {"title": res["title"], "primaryKey": pk, "row_count": len(raw), "rows": None}
+        if len(raw) <= MACRO_ROWS_MAX:
+            entry["rows"] = {"/".join(str(row[k]) for k in pk): row for row in raw.to_dict("records")}
+        tables[res["name"]] = entry
+    charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
+    return {"version": m.pkg.descriptor["version"], "tables": tables,
+            "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
+            "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}}
+
+
+def docs_tree(folder: Path) -> dict[str, bytes]:
+    """The hand-written pages, copied as they are."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
