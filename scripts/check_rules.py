@@ -22,6 +22,7 @@ from scripts.problems import Problem
 
 RULES_FILE = "spec/checks.yml"
 DESCRIPTOR = "datapackage/datapackage.json"
+MAX_DECIMALS = 12  # a printed figure with more decimals than this is a typo
 OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 
 
@@ -116,6 +117,11 @@ class Rule:
             fn(*args)
         except Needs as e:
             self.problems.append(e.problem)
+        except ArithmeticError as e:  # decimal: a value too large or odd to compute with
+            res = next((x for x in [self.rule.get("resource"), *(self.resources or [])] if isinstance(x, str)), None)
+            self.problems.append(Problem(csv_file(res) if res else DESCRIPTOR,
+                                         f"check '{self.id}' cannot compute with the values it reads ({type(e).__name__}).",
+                                         "Look for a value out of all proportion (a typo adding digits) in the rows this check reads."))
 
     def fmt(self, template: str, values: dict) -> str:
         try:
@@ -240,8 +246,8 @@ def _ratio(r: Rule, row: pd.Series, group: dict, num: pd.DataFrame, den: pd.Data
     if d == 0:
         raise r.need(csv_file(rule["denominator"]["resource"]), f"a denominator other than 0 for {describe(group)}.", "Correct the value as printed in the source.")
     places = str(row[psel["decimals"]]) if "decimals" in psel else str(decimals_of(row[psel.get("value", "value")]))
-    if not places.isdigit():
-        raise r.need(csv_file(psel["resource"]), f"a whole number of decimals in the field '{psel['decimals']}', and found {places!r}.",
+    if not places.isdigit() or int(places) > MAX_DECIMALS:
+        raise r.need(csv_file(psel["resource"]), f"a whole number of decimals from 0 to {MAX_DECIMALS} in the field '{psel['decimals']}', and found {places!r}.",
                      "Write how many decimals the source prints (e.g. 1).", line=int(row.name) + 2, field=psel["decimals"])
     computed = round_to(n / d * Decimal(str(rule.get("scale", 1))), int(places))
     if computed != r.number(psel, row):

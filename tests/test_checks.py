@@ -274,3 +274,12 @@ def test_expression_evaluates_arithmetic_on_declared_names():
 def test_expression_refuses_anything_else(expression):
     with pytest.raises(ValueError):
         parse_expression(expression, {"a"})
+
+
+@pytest.mark.parametrize("decimals", ["1143", "40"])
+def test_absurd_decimals_are_a_problem_not_a_decimal_error(pkg_copy, decimals):
+    """Found by tests/test_fuzz.py: round_to(x, 1143) raised decimal.InvalidOperation."""
+    set_cell(pkg_copy / "data/investment_mining_share.csv", 4, "decimals", decimals)
+    problems = problems_of(load_package(pkg_copy))
+    assert [(p.file, p.line, p.field) for p in problems] == [("datapackage/data/investment_mining_share.csv", 4, "decimals")]
+    assert "whole number of decimals" in problems[0].message
