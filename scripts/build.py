@@ -14,9 +14,10 @@ serve          generate, then serve on 127.0.0.1 with live reload; a change to d
 The stages, in order, each taking what the one before returned (in memory; no stage reads a
 file another stage wrote):
 
-    paths (once) → load (the package) → check (rules over it) → charts (SVG bytes; only a
-    content-addressed cache on disk) → release (downloads and catalog, from the loaded
-    descriptor) → render (pages, context, nav) → one sync of <build>/docs
+    paths (once) → load (the package; then the policy: a licence, a semantic version) → check
+    (rules over it) → charts (SVG bytes; only a content-addressed cache on disk) → release
+    (the frozen releases verified, then downloads and catalog, from the loaded descriptor)
+    → render (pages, context, nav) → one sync of <build>/docs
 """
 from __future__ import annotations
 
@@ -75,10 +76,11 @@ class Result:
 
 
 def check(paths: Paths, previous_pkg=None):
-    from scripts import check as check_stage
+    from scripts import check as check_stage, policy
     from scripts.load import load_package
 
     pkg = load_package(paths.package, previous_pkg)
+    policy.check(pkg.descriptor)
     rules = check_stage.load_rules(paths.spec / "checks.yml")
     checks = check_stage.run_checks(pkg, rules, check_stage.load_known(paths.package))
     return pkg, checks

@@ -1,12 +1,14 @@
 """What the site publishes of the frozen releases: every version's files, `latest`, the catalog
 and the checksums, and the changelog — built from the descriptor already loaded and the release
-folders, which are verified by scripts.release.
+folders, which are verified first (scripts.integrity): a release edited after it was frozen
+stops the build, and nothing is published.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from scripts import integrity
 from scripts.changes import changelog
 from scripts.release import SUMS, csv_rows, dumps, read_descriptor, read_index, released_versions, sha256_of, sums_text, tree_files
 
@@ -42,6 +44,7 @@ def publication(releases_dir: Path, desc: dict) -> dict:
     `catalog` (catalog.json as data), `latest` (the newest version's catalog entry) and
     `changelog` (every release with its diff against the one before)."""
     releases_dir = Path(releases_dir)
+    integrity.check(releases_dir)
     index = read_index(releases_dir)
     versions = released_versions(releases_dir)
     files: dict[str, bytes] = {}

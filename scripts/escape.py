@@ -2,6 +2,12 @@
 
 Every character that HTML, Python-Markdown or Jinja could interpret is written as a numeric
 character reference, which all three pass through untouched and the browser shows literally.
+
+`html` is for the few strings the pipeline hands to the site generator rather than to a page:
+the nav titles of the generated config and the `title` and `description` of a generated page's
+front matter. The theme (Material, and Zensical's copy of its templates) prints those into the
+nav, `<title>`, the header and `<meta name="description" content="...">` without escaping and
+without reading them as Markdown or Jinja, so they need HTML's escapes only, and exactly once.
 """
 from __future__ import annotations
 
@@ -23,3 +29,9 @@ def text(value) -> str:
 def attr(value) -> str:
     """Escape for an HTML attribute value (quoted with double quotes)."""
     return text(value).replace("<br>", " ")
+
+
+def html(value) -> str:
+    """Escape for HTML text and a double-quoted attribute, for a template that prints the value
+    as it is (see the module docstring): `&`, `<`, `>` and `"`; nothing else changes."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

@@ -26,6 +26,7 @@ if _CODE not in sys.path:  # MkDocs and Zensical load this file by its path
 
 from markupsafe import Markup  # noqa: E402
 
+from scripts.escape import text  # noqa: E402
 from scripts.paths import Paths  # noqa: E402
 from scripts.templating import Renderer  # noqa: E402
 
@@ -113,4 +114,5 @@ def define_env(env):
     def rows(resource: str) -> str:
         return str(_known("resource", _ctx()["tables"], resource)["row_count"])
 
-    env.variables["package_version"] = _ctx()["version"]
+    # A variable is printed as it is (mkdocs-macros does not autoescape): escape it like any datum.
+    env.variables["package_version"] = text(_ctx()["version"])

@@ -28,7 +28,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import sys
 import zipfile
@@ -36,8 +35,9 @@ from pathlib import Path
 
 import yaml
 
-from scripts import cite, load
+from scripts import cite, load, policy
 from scripts.paths import Paths
+from scripts.policy import SEMVER
 
 
 SUMS = "SHA256SUMS"
@@ -45,7 +45,6 @@ INDEX = "index.json"
 REGISTER = "releases.yaml"
 ZIP_MODE = 0o100644  # regular file, rw-r--r--
 ZIP_LEVEL = 9
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?$")
 CC_BY_4 = "https://creativecommons.org/licenses/by/4.0/"
 REGISTER_HEADER = (
     "# Every release of the data package: version, date (YYYY-MM-DD) and a one-line summary.\n"
@@ -61,7 +60,7 @@ def sha256_of(data: bytes) -> str:
 
 def version_key(version: str) -> tuple:
     """Semantic-version order: 1.0.0-rc.1 < 1.0.0 < 1.0.1 < 1.10.0."""
-    m = SEMVER.match(version)
+    m = SEMVER.match(version) if isinstance(version, str) else None
     if not m:
         raise ValueError(f"version {version!r} is not MAJOR.MINOR.PATCH (semantic versioning)")
     pre = m.group(4)
@@ -317,76 +316,12 @@ def freeze(package_root: Path, releases_dir: Path, version: str, date: str, summ
 
 # ---------------------------------------------------------------- verify
 
-def _verify_version(releases_dir: Path, entry: dict) -> list[str]:
-    version = entry["version"]
-    folder = releases_dir / version
-    if not folder.is_dir():
-        return [f"{version}/: listed in {INDEX} but the folder is missing"]
-    actual = tree_files(folder)
-    problems = []
-    if SUMS not in actual:
-        problems.append(f"{version}/{SUMS}: missing")
-    listed = parse_sums(actual.get(SUMS, b"").decode("ascii", "replace"))
-    recorded = entry.get("files", {})
-    for rel in sorted(set(listed) | set(recorded) | set(actual)):
-        where = f"{version}/{rel}"
-        if rel not in actual:
-            problems.append(f"{where}: missing (listed in {SUMS if rel in listed else INDEX})")
-            continue
-        digest = sha256_of(actual[rel])
-        if rel != SUMS and rel not in listed:
-            problems.append(f"{where}: extra file, not in {version}/{SUMS}")
-        elif rel != SUMS and listed[rel] != digest:
-            problems.append(f"{where}: SHA-256 {digest} differs from {version}/{SUMS} ({listed[rel]})")
-        if rel not in recorded:
-            problems.append(f"{where}: extra file, not in {INDEX}")
-        elif recorded[rel] != digest:
-            problems.append(f"{where}: SHA-256 {digest} differs from {INDEX} ({recorded[rel]})")
-    problems += _verify_zip(version, actual)
-    return problems
-
-
-def _verify_zip(version: str, actual: dict[str, bytes]) -> list[str]:
-    """The zip must hold exactly the release's loose files (except the zip and SHA256SUMS)."""
-    zips = [p for p in actual if p.endswith(".zip") and "/" not in p]
-    if len(zips) != 1:
-        return [f"{version}/: expected one .zip, found {len(zips)}"]
-    try:
-        with zipfile.ZipFile(io.BytesIO(actual[zips[0]])) as zf:
-            inside = {i.filename.split("/", 1)[1]: zf.read(i) for i in zf.infolist() if not i.is_dir()}
-    except (zipfile.BadZipFile, IndexError, KeyError) as e:
-        return [f"{version}/{zips[0]}: not a readable zip ({e})"]
-    loose = {p: b for p, b in actual.items() if p not in (zips[0], SUMS)}
-    return [f"{version}/{zips[0]}: its copy of {rel} differs from {version}/{rel}"
-            for rel in sorted(set(inside) | set(loose)) if inside.get(rel) != loose.get(rel)]
-
-
 def verify(releases_dir: Path) -> list[str]:
-    """Every problem with the published releases (empty list: all bytes are as released)."""
-    releases_dir = Path(releases_dir)
-    if not (releases_dir / INDEX).exists():
-        return [f"{INDEX}: missing"] if releases_dir.exists() and any(releases_dir.iterdir()) else []
-    index = read_index(releases_dir)
-    register = {e["version"]: e for e in read_register(releases_dir)}
-    problems = []
-    listed = set()
-    for entry in index["versions"]:
-        version = entry["version"]
-        listed.add(version)
-        reg = register.get(version)
-        if reg is None:
-            problems.append(f"{REGISTER}: version {version} is in {INDEX} but not here")
-        elif (reg["date"], reg["summary"]) != (entry["date"], entry["summary"]):
-            problems.append(f"{REGISTER}: date or summary of {version} differs from {INDEX}")
-        problems += _verify_version(releases_dir, entry)
-    for version in sorted(set(register) - listed):
-        problems.append(f"{REGISTER}: version {version} is not in {INDEX}")
-    for p in sorted(releases_dir.iterdir()):
-        if p.name not in (INDEX, REGISTER) and p.name not in listed:
-            problems.append(f"{p.name}{'/' if p.is_dir() else ''}: extra, not a release listed in {INDEX}")
-    if index["versions"] and index.get("latest") != released_versions(releases_dir)[-1]:
-        problems.append(f"{INDEX}: 'latest' is {index.get('latest')!r}, not the newest version")
-    return problems
+    """Every problem with the published releases, as 'path: what is wrong' (empty list: all
+    bytes are as released); the checks are scripts.integrity's, which every build runs."""
+    from scripts.integrity import verify_found
+
+    return [f"{where}: {what}" for where, what in verify_found(releases_dir)]
 
 
 # ---------------------------------------------------------------- unreleased changes
@@ -419,7 +354,9 @@ def _validate(package_root: Path) -> None:
     from scripts.check import run_checks
     from scripts.load import load_package
 
-    run_checks(load_package(package_root))
+    pkg = load_package(package_root)
+    policy.check(pkg.descriptor)
+    run_checks(pkg)
 
 
 def main(argv: list[str] | None = None) -> int:

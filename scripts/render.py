@@ -17,7 +17,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from scripts import cite
+from scripts import cite, escape
 from scripts.cite import source_label
 from scripts.templating import Renderer
 
@@ -31,8 +31,10 @@ NAV_DATASETS_MAX = 40  # above this many resources the nav links the catalog, no
 # ---------------------------------------------------------------- small pure helpers
 
 def front_matter(title: str, description: str, **extra) -> str:
-    """YAML front matter, written as JSON (a subset of YAML that is ten times faster to write)."""
-    meta = {"title": title, "description": description, "render_macros": False, **extra}
+    """YAML front matter, written as JSON (a subset of YAML that is ten times faster to write).
+    The theme prints title and description into `<title>`, the header and a `<meta>` attribute
+    without escaping, so they are HTML-escaped here (scripts.escape.html)."""
+    meta = {"title": escape.html(title), "description": escape.html(description), "render_macros": False, **extra}
     return "---\n" + json.dumps(meta, ensure_ascii=False, sort_keys=True) + "\n---\n\n"
 
 
@@ -218,11 +220,13 @@ def dataset_nav(descriptor: dict) -> list[dict]:
     Empty when the package has more than NAV_DATASETS_MAX resources: a menu of hundreds of
     links helps no reader (the catalog, a table with row counts and periods, is the index then),
     and every page of the section would render every sibling, so build time would grow with
-    the square of the number of datasets."""
+    the square of the number of datasets.
+
+    The titles are HTML-escaped: MkDocs and Zensical print nav titles as they are."""
     resources = descriptor["resources"]
     if len(resources) > NAV_DATASETS_MAX:
         return []
-    return [{res["title"]: f"datasets/{res['name']}.md"} for res in resources]
+    return [{escape.html(res["title"]): f"datasets/{res['name']}.md"} for res in resources]
 
 
 def context(m: SiteModel) -> dict:
