@@ -6,6 +6,9 @@ frozen as a release like a real one. So every stage runs as it does for the real
 validation, the project's checks (the provenance check reads every row), charts, one page per
 resource, downloads and `mkdocs build --strict`. Each synthetic resource is a small table of
 typed values with a foreign key to the sources table and a locator, like the real ones.
+A quoted resource grows the real `facts` table instead (the one hand-written pages quote with
+{{ fact("id") }}): synthetic facts with unique ids and valid values in every field are appended,
+and a page quotes the last of them, so the macros' row lookup is exercised at that size.
 
 `run_pipeline` times `python -m scripts.build site` on a project in a fresh process and reads
 its peak memory (ru_maxrss of the children: the pipeline and the mkdocs process it starts).
@@ -53,9 +56,21 @@ def synthetic_resource(name: str, rows: int) -> tuple[dict, list[list]]:
     return desc, data
 
 
-def make_project(dest: Path, resources: int, rows: int = 20, big_rows: int = 0) -> Path:
+def synthetic_facts(rows: int) -> list[list]:
+    """Rows for the real facts table (its 15 fields, valid for its schema and checks): unique
+    ids iv-synthetic-<n>, a topic no check compares, printed values with their numbers."""
+    return [[f"iv-synthetic-{j}", "russia_economy", f"Synthetic measure {j}", str(j / 2), "", f"{j / 2}%",
+             "exact", "observed", "percent", str(1998 + j % 19), "Russia", "ivanov-2005", f"Table {1 + j % 3}",
+             f"a synthetic figure of {j / 2}%", ""] for j in range(rows)]
+
+
+QUOTING_PAGE = "methodology.md"  # the hand-written page that quotes the last synthetic fact
+
+
+def make_project(dest: Path, resources: int, rows: int = 20, big_rows: int = 0, quoted_rows: int = 0) -> Path:
     """A copy of this project with `resources` synthetic resources of `rows` rows (and, if
-    big_rows, one more of big_rows rows) added to the package and released."""
+    big_rows, one more of big_rows rows) added to the package, and quoted_rows synthetic facts
+    appended to its facts table (one of them quoted on a page), released."""
     dest.mkdir(parents=True)
     shutil.copy2(ROOT / "mkdocs.yml", dest / "mkdocs.yml")
     shutil.copytree(ROOT / "docs", dest / "docs")
@@ -72,6 +87,14 @@ def make_project(dest: Path, resources: int, rows: int = 20, big_rows: int = 0) 
             w.writerow([fld["name"] for fld in desc["schema"]["fields"]])
             w.writerows(data)
         descriptor["resources"].append(desc)
+    if quoted_rows:
+        facts = pkg / "data" / "facts.csv"
+        with open(facts, "a", newline="", encoding="utf-8") as f:
+            f.write("" if facts.read_bytes().endswith(b"\n") else "\n")
+            csv.writer(f, lineterminator="\n").writerows(synthetic_facts(quoted_rows))
+        page = dest / "docs" / QUOTING_PAGE
+        page.write_text(page.read_text(encoding="utf-8") + f'\nA synthetic figure: {{{{ fact("iv-synthetic-{quoted_rows - 1}") }}}}.\n',
+                        encoding="utf-8")
     (pkg / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     release.freeze(pkg, dest / "releases", descriptor["version"], RELEASE_DATE, "Synthetic release for the scale benchmark.")
     return dest

@@ -17,13 +17,15 @@ file another stage wrote):
     paths (once) → load (the package; then the policy: a licence, a semantic version) → check
     (rules over it) → charts (SVG bytes; only a content-addressed cache on disk) → release
     (the frozen releases verified, then downloads and catalog, from the loaded descriptor)
-    → render (pages, context, nav) → one sync of <build>/docs
+    → render (pages, context, nav) → one sync of <build>/docs, and the macros' context
+    (<build>/context.json) and row lookup (<build>/context.sqlite)
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.paths import Paths
-from scripts.problems import PipelineError, Problem
+from scripts.problems import PipelineError, Problem, internal_error
 
 
 # ---------------------------------------------------------------- writing files
@@ -72,7 +74,7 @@ class Result:
     checks: dict
     downloads: dict[str, bytes]
     written: list[str]
-    context: dict  # what the macros read (also written to <build>/context.json)
+    context: dict  # what the macros read (<build>/context.json; the rows: <build>/context.sqlite)
 
 
 def check(paths: Paths, previous_pkg=None):
@@ -87,7 +89,7 @@ def check(paths: Paths, previous_pkg=None):
 
 
 def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), previous: Result | None = None) -> Result:
-    from scripts import charts, downloads, render, site_config
+    from scripts import charts, downloads, lookup, render, site_config
     from scripts.templating import Renderer
 
     config = site_config.read(paths)
@@ -99,6 +101,7 @@ def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), p
     files = render.site_files(Renderer(paths.spec), model, render.docs_tree(paths.docs))
     written = sync_tree(files, paths.generated)
     context = render.context(model)
+    lookup.write(paths.lookup, context["tables"], pkg.raw)  # the rows, by key (context.json: the rest)
     write_if_changed(paths.context, json.dumps(context, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
     nav = render.dataset_nav(pkg.descriptor)
     write_if_changed(paths.config, site_config.dump(site_config.generated(config, paths, nav, url, hooks)))
@@ -145,14 +148,51 @@ def replace_atomically(build_into, site_dir: Path, tmp: Path) -> None:
     print(f"Site built in {site_dir}/")
 
 
+_MACRO_ERROR = re.compile(r"_File_: `([^`]+)`\s+_(\w+)_: (.*?)\n\s*```(.*?)```", re.S)
+_WARNING = re.compile(r"^(?:WARNING|ERROR) +- +(?! |\[macros\] - ERROR)(.+)$", re.M)
+
+
+def page_line(page: Path, template_line: int) -> int | None:
+    """The line of a page's file that line `template_line` of its Markdown (after the front
+    matter, as the macros see it) is on."""
+    from mkdocs.utils import meta
+
+    try:
+        text = page.read_text(encoding="utf-8")
+        return text[:text.index(meta.get_data(text)[0])].count("\n") + template_line
+    except (OSError, ValueError):
+        return None
+
+
+def mkdocs_problems(paths: Paths, output: str, log: Path) -> list[Problem]:
+    """What `mkdocs build --strict` refused, as problems: a macro's error with its page and line
+    (mkdocs-macros prints a traceback; it stays in the log), and every warning strict mode counts."""
+    problems, fix = [], f"site/ was left as it was; MkDocs' whole output is in {log}."
+    for page, kind, message, trace in _MACRO_ERROR.findall(output):
+        lines = re.findall(r'File "<template>", line (\d+)', trace)
+        source = paths.docs / page if (paths.docs / page).is_file() else paths.generated / page
+        problems.append(Problem(str(source.relative_to(paths.root)) if source.is_relative_to(paths.root) else str(source),
+                                f"a macro failed: {kind}: {message.strip().strip(chr(34))}",
+                                f"Correct the macro call, or restore what it quotes in the data; {fix}",
+                                line=page_line(source, int(lines[-1])) if lines else None))
+    for warning in _WARNING.findall(output):
+        doc = re.search(r"Doc file '([^']+)'", warning)
+        problems.append(Problem(f"docs/{doc[1]}" if doc else "mkdocs.yml", warning.strip(), f"Fix the page, link or anchor it names; {fix}"))
+    return problems or [Problem("mkdocs.yml", "mkdocs build --strict failed.", f"Fix the page, link or macro its output names; {fix}")]
+
+
 def site(paths: Paths) -> None:
     result = generate(paths)
 
     def build_into(tmp: Path) -> None:
         cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(paths.config), "--site-dir", str(tmp)]
-        if subprocess.run(cmd, cwd=paths.root, env=child_env(paths)).returncode != 0:
-            raise PipelineError("Site", [Problem("mkdocs.yml", "mkdocs build --strict failed (its messages are above).",
-                                                 "Fix the page, link or macro the messages name; site/ was left as it was.")])
+        proc = subprocess.run(cmd, cwd=paths.root, env=child_env(paths), capture_output=True, text=True)
+        if proc.returncode != 0:
+            log = paths.build / "mkdocs.log"
+            log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+            raise PipelineError("Site", mkdocs_problems(paths, proc.stdout + proc.stderr, log))
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
         publish_downloads(result.downloads, tmp)
 
     replace_atomically(build_into, paths.site, paths.build / "site.tmp")
@@ -199,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     default_site = Paths.from_env().root / ("site-zensical" if args.command == "site-zensical" else "site")
     paths = Paths.from_env(package=args.package, site=args.site_dir or default_site)
+    (paths.build / "error.log").unlink(missing_ok=True)  # a traceback of an earlier run would mislead
     try:
         if args.command == "check":
             _, checks = check(paths)
@@ -215,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
             serve(paths, args.addr)
     except PipelineError as e:
         print(e.report(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted; nothing was published.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the safety net: one problem, never a traceback
+        print(internal_error(exc, paths.build / "error.log").report(), file=sys.stderr)
         return 1
     return 0
 

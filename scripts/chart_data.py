@@ -293,6 +293,18 @@ def _typed(data: pd.DataFrame, parts: list[dict], columns: list[str], chart: str
     return pd.DataFrame(out), problems
 
 
+def nothing_to_draw(chart: str, resource: str, rows: int, selected: int, require: list[str]) -> Problem:
+    """A chart that would draw nothing from one of its resources: the page quotes the chart, so
+    it is a problem, not a silently empty figure. Says why: no data rows, no row selected, or
+    every selected row lacking a required value."""
+    why = ("the file has a header but no data rows" if not rows else
+           f"none of its {rows} rows matches the chart's where:" if not selected else
+           f"all {selected} rows the chart selects lack " + (" or ".join(require) if len(require) < 3 else f"one of {', '.join(require)}"))
+    return Problem(data_file(resource), f"chart '{chart}' has no rows to draw from this file: {why}",
+                   f"restore the rows the chart draws, or change its where: and require: in spec/charts.yml "
+                   f"(or remove the chart there and its {{{{ chart(\"{chart}\") }}}} from the pages)")
+
+
 def select(spec: dict, tables: dict, sources: Sources) -> Selection:
     """The rows a chart draws (its CSV) and the rows it leaves out for a missing value."""
     chart, data = spec["id"], spec["data"]
@@ -313,10 +325,10 @@ def select(spec: dict, tables: dict, sources: Sources) -> Selection:
     for name in data.get("require", []):
         gone |= rows[name].map(is_missing).astype(bool)
     drawn, missing = _sort([rows[~gone], rows[gone]], data.get("sort", []))
-    if drawn.empty:
-        resources = ", ".join(p["resource"] for p in parts)
-        raise ChartProblem(Problem(data_file(parts[0]["resource"]), f"chart '{chart}' has no rows to draw from {resources}",
-                                   "check the data, or the chart's where: and require: in spec/charts.yml"))
+    empty = [nothing_to_draw(chart, name, len(tables[name]), int((rows["_resource"] == name).sum()), data.get("require", []))
+             for name in dict.fromkeys(p["resource"] for p in parts) if not (drawn["_resource"] == name).any()]
+    if empty:
+        raise ChartProblem(*empty)
     drawn, problems = _typed(drawn, parts, columns, chart)
     if problems:
         raise ChartProblem(*problems)

@@ -22,7 +22,8 @@ OPTIONAL = {"subtitle", "context", "fit", "inline", "labels", "caption_template"
 DATA_KEYS = {"resource", "parts", "where", "derive", "columns", "require", "sort"}
 PART_KEYS = {"resource", "where", "derive"}
 SORT_KEYS = {"column", "descending", "rank", "order"}
-RESERVED = {"rows", "missing", "cited", "labels", "tables", "sources", "chart_id", "resources", "WIDTH", "caption"}
+RESERVED = {"rows", "missing", "cited", "labels", "tables", "sources", "chart_id", "resources", "drawn_from", "WIDTH",
+            "caption"}
 PROVENANCE = ("source_id", "locator")
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from functools import lru_cache
 from types import SimpleNamespace
 
@@ -46,6 +47,13 @@ class ChartProblem(Exception):
 
 def data_file(resource: str) -> str:
     return f"datapackage/data/{resource}.csv"
+
+
+def drawn_from(context: dict) -> tuple[str, str]:
+    """For a problem met on a chart's rows: the file to name (the data file if the chart draws
+    from one resource, else the spec) and ' (rows drawn from …)' for its message."""
+    files = [data_file(r) for r in context.get("drawn_from", [])]
+    return (files[0] if len(files) == 1 else SPEC_FILE), (f" (rows drawn from {', '.join(files)})" if files else "")
 
 
 def no_such_resource(chart: str, resource: str) -> Problem:
@@ -90,17 +98,22 @@ def rows_of(frame: pd.DataFrame) -> list[Row]:
 
 
 def decimals(values) -> int:
-    """Decimal places needed to write every value exactly (the widest shortest form)."""
+    """Decimal places needed to write every finite value exactly (the widest shortest form;
+    1.5e-07 needs 8)."""
     places = 0
     for value in values:
-        if not is_missing(value) and not float(value).is_integer():
-            places = max(places, len(repr(float(value)).split(".")[1]))
+        if not is_missing(value) and math.isfinite(float(value)) and not float(value).is_integer():
+            places = max(places, -Decimal(repr(float(value))).as_tuple().exponent)
     return places
 
 
 def num(value, places: int | None = None) -> str:
-    """A number for prose, with thousands commas; by default its shortest exact form."""
+    """A number for prose, with thousands commas; by default its shortest exact form. A value
+    that is not finite (a total or ratio of drawn values that overflowed) is refused: prose
+    never says 'inf'."""
     value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"a number to write is {value}: a total or ratio of the drawn values is too large")
     if places is None:
         places = decimals([value])
     return f"{value:,.{places}f}"
@@ -190,16 +203,18 @@ def pick(context, rows, **match) -> Row:
         if _matches(row, match):
             return row
     wanted = ", ".join(f"{k} = {v!r}" for k, v in match.items())
+    file, drawn = drawn_from(context)
     raise ChartProblem(Problem(
-        SPEC_FILE, f"chart '{context['chart_id']}': no row with {wanted}",
-        "check the chart's data selection and the values its description looks up"))
+        file, f"chart '{context['chart_id']}': no row with {wanted}{drawn}",
+        "restore that row of the data, or change the values the chart's texts look up in spec/charts.yml"))
 
 
 def _extreme(context, rows, field: str, best) -> Row:
     rows = [r for r in rows if r.get(field) is not None]
     if not rows:
-        raise ChartProblem(Problem(SPEC_FILE, f"chart '{context['chart_id']}': no rows with a {field} to compare",
-                                   "check the chart's data selection"))
+        file, drawn = drawn_from(context)
+        raise ChartProblem(Problem(file, f"chart '{context['chart_id']}': no rows with a {field} to compare{drawn}",
+                                   f"give the rows a {field}, or check the chart's data selection in spec/charts.yml"))
     return best(rows, key=lambda r: r[field])  # the first of equal rows, as pandas' idxmax
 
 
@@ -220,7 +235,8 @@ def total(values):
     values = list(values)
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         return sum(values)
-    return float(np.asarray(values, dtype=float).sum())
+    with np.errstate(over="ignore"):  # an overflow is inf, which num() refuses with the chart's name
+        return float(np.asarray(values, dtype=float).sum())
 
 
 def rank_keys(frame: pd.DataFrame, key: str, by: str, agg: str = "sum", descending: bool = False) -> list:
@@ -292,7 +308,10 @@ def fact(context, resource: str, field: str, **match):
     if field not in frame.columns or any(k not in frame.columns for k in match):
         problem = f"resource '{resource}' has no field " + ", ".join(f"'{f}'" for f in [field, *match] if f not in frame.columns)
     else:
-        found = [r for r in rows_of(frame) if _matches(r, match)]
+        keys = list(match)  # compared column by column: a resource may have many rows
+        first = next((i for i, values in zip(frame.index, frame[keys].itertuples(index=False, name=None))
+                      if all(native(v) == match[k] for k, v in zip(keys, values))), None)
+        found = [] if first is None else rows_of(frame.loc[[first]])
         value = found[0].get(field) if found else None
         if value is not None and not (isinstance(value, float) and not math.isfinite(value)):
             return value

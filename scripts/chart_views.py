@@ -22,12 +22,13 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
-from scripts.chart_data import select
-from scripts.chart_text import (SPEC_FILE, ChartProblem, Sources, cited, evaluate, native, no_such_resource, render,
-                                resolve, rows_of)
+from scripts.chart_data import is_text, parts_of, select
+from scripts.chart_text import (SPEC_FILE, ChartProblem, Sources, cited, data_file, evaluate, native, no_such_resource,
+                                render, resolve, rows_of)
 from scripts.problems import Problem
 
 WIDTH = 640
+DRAWN_TEXT_MAX = 200  # characters of one text value drawn in an SVG (as_drawn)
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,18 @@ def inline_values(inline: dict, data: pd.DataFrame, missing: pd.DataFrame) -> al
     return alt.Data(values=values)
 
 
+def as_drawn(data: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the SVG draws them: a text longer than DRAWN_TEXT_MAX characters is cut with
+    '…' (the data table, the CSV and the alt text keep it whole). Vega measures every character
+    it draws: six labels of 5,000 characters took 20 s to draw; no label of ours is 80 long."""
+    cut = {c: [v[:DRAWN_TEXT_MAX - 1] + "…" if isinstance(v, str) and len(v) > DRAWN_TEXT_MAX else v for v in data[c]]
+           for c in data.columns if is_text(data[c]) and any(isinstance(v, str) and len(v) > DRAWN_TEXT_MAX for v in data[c])}
+    return data.assign(**{c: pd.Series(v, index=data.index, dtype=object) for c, v in cut.items()}) if cut else data
+
+
 def view_chart(spec: dict, context: dict, texts: dict, data: pd.DataFrame, missing: pd.DataFrame) -> alt.TopLevelMixin:
     """The Altair chart of an entry's view, with its title (from the rendered texts) and data."""
+    data, missing = as_drawn(data), as_drawn(missing)
     view = resolve(spec["view"], context)
     if "layout" in view:
         view = LAYOUTS[view.pop("layout")][0](view, data)
@@ -120,16 +131,21 @@ def view_chart(spec: dict, context: dict, texts: dict, data: pd.DataFrame, missi
     return chart
 
 
-def run_step(chart: str, what: str, run):
-    """Run one step of a chart; a template, expression or Vega-Lite error becomes a Problem."""
+def run_step(chart: str, what: str, run, drawn: tuple[str, ...] = ()):
+    """Run one step of a chart; a template, expression or Vega-Lite error becomes a Problem.
+    After the rows are selected, `drawn` names their resources: odd data (a row missing, a value
+    out of the ordinary) fails the same steps as a mistake in the spec, so both are named."""
     try:
         return run()
     except ChartProblem:
         raise
     except Exception as exc:  # noqa: BLE001 - reported with the chart, the step and the error
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise ChartProblem(Problem(SPEC_FILE, f"chart '{chart}': {what} failed: {type(exc).__name__}: {message}",
-                                   f"correct the chart's {what.split()[0]} in spec/charts.yml")) from None
+        message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        files = ", ".join(data_file(r) for r in drawn)
+        raise ChartProblem(Problem(SPEC_FILE, f"chart '{chart}': {what} failed{f' on the rows of {files}' if files else ''}: "
+                                              f"{type(exc).__name__}: {message}",
+                                   f"correct the chart's {what.split()[0]} in spec/charts.yml"
+                                   + (f", or the rows of {files} it reads (a row missing, a value out of the ordinary)" if files else ""))) from None
 
 
 def make_chart(spec: dict, tables: dict, sources: Sources) -> ChartDef:
@@ -139,16 +155,17 @@ def make_chart(spec: dict, tables: dict, sources: Sources) -> ChartDef:
     if absent:
         raise ChartProblem(*[no_such_resource(chart, r) for r in absent])
     selection = run_step(chart, "data selection", lambda: select(spec, tables, sources))
+    drawn = tuple(dict.fromkeys(p["resource"] for p in parts_of(spec["data"])))
     rows = rows_of(selection.data)
-    context = {"chart_id": chart, "resources": list(spec["resources"]), "tables": tables, "sources": sources,
-               "labels": spec.get("labels", {}), "WIDTH": WIDTH, "rows": rows, "missing": rows_of(selection.missing),
-               "cited": run_step(chart, "caption sources", lambda: cited(rows, sources))}
+    context = {"chart_id": chart, "resources": list(spec["resources"]), "drawn_from": list(drawn), "tables": tables,
+               "sources": sources, "labels": spec.get("labels", {}), "WIDTH": WIDTH, "rows": rows,
+               "missing": rows_of(selection.missing), "cited": run_step(chart, "caption sources", lambda: cited(rows, sources), drawn)}
     for name, expression in (spec.get("context") or {}).items():
-        context[name] = run_step(chart, f"context '{name}'", lambda: evaluate(expression, context))
-    texts = {key: run_step(chart, key, lambda: render(spec[key], context))
+        context[name] = run_step(chart, f"context '{name}'", lambda: evaluate(expression, context), drawn)
+    texts = {key: run_step(chart, key, lambda: render(spec[key], context), drawn)
              for key in ("title", "subtitle", "description", "unit") if key in spec}
-    parts = {k: run_step(chart, f"caption {k}", lambda: render(v, context)) for k, v in spec["caption"].items()}
-    caption = run_step(chart, "caption template", lambda: render(spec["caption_template"], {**context, "caption": parts}))
-    view = run_step(chart, "view", lambda: view_chart(spec, context, texts, selection.data, selection.missing))
+    parts = {k: run_step(chart, f"caption {k}", lambda: render(v, context), drawn) for k, v in spec["caption"].items()}
+    caption = run_step(chart, "caption template", lambda: render(spec["caption_template"], {**context, "caption": parts}), drawn)
+    view = run_step(chart, "view", lambda: view_chart(spec, context, texts, selection.data, selection.missing), drawn)
     return ChartDef(chart, texts["title"], texts["description"], caption, tuple(spec["resources"]),
                     texts["unit"], view, selection.data)

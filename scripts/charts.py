@@ -265,40 +265,51 @@ def _build(tables: dict, specs: list[dict]) -> list:
     return built
 
 
+def _render(chart, texts: dict, cache: pathlib.Path, used: set) -> dict:
+    """One chart's SVG files (light and dark), CSV and metadata."""
+    names = {variant: f"{chart.id}.{variant}.svg" for variant in VARIANTS}
+    files = {}
+    for variant in VARIANTS:
+        svg = _to_svg(texts[variant], cache, used)
+        files[names[variant]] = finish_svg(svg, chart.id, variant, chart.title, chart.description).encode("utf-8")
+    width, height = svg_size(svg)
+    columns, rows = _table(chart.data)
+    files[f"{chart.id}.csv"] = _csv_text(columns, rows).encode("utf-8")
+    return {
+        "id": chart.id,
+        "title": chart.title,
+        "description": chart.description,
+        "caption": chart.caption,
+        "resources": list(chart.resources),
+        "unit": chart.unit,
+        "width": width,
+        "height": height,
+        "svg_light": names["light"],
+        "svg_dark": names["dark"],
+        "csv": f"{chart.id}.csv",
+        "columns": columns,
+        "rows": rows,
+        "files": files,
+    }
+
+
 def render_all(tables: dict[str, pd.DataFrame], specs: list[dict], cache_dir: pathlib.Path) -> list[dict]:
     """Render every chart of `specs` in memory; return their metadata and files, in spec order.
 
     Writes nothing but vl-convert's cache under `cache_dir` (entries no chart used are pruned).
+    A chart that fails to render (vl-convert, the SVG) is a problem naming it, as in _build.
     """
     built = _build(tables, specs)
     cache = pathlib.Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     used: set = set()
-    results = []
+    results, problems = [], []
     for chart, texts in built:
-        names = {variant: f"{chart.id}.{variant}.svg" for variant in VARIANTS}
-        files = {}
-        for variant in VARIANTS:
-            svg = _to_svg(texts[variant], cache, used)
-            files[names[variant]] = finish_svg(svg, chart.id, variant, chart.title, chart.description).encode("utf-8")
-        width, height = svg_size(svg)
-        columns, rows = _table(chart.data)
-        files[f"{chart.id}.csv"] = _csv_text(columns, rows).encode("utf-8")
-        results.append({
-            "id": chart.id,
-            "title": chart.title,
-            "description": chart.description,
-            "caption": chart.caption,
-            "resources": list(chart.resources),
-            "unit": chart.unit,
-            "width": width,
-            "height": height,
-            "svg_light": names["light"],
-            "svg_dark": names["dark"],
-            "csv": f"{chart.id}.csv",
-            "columns": columns,
-            "rows": rows,
-            "files": files,
-        })
+        try:
+            results.append(run_step(chart.id, "view (SVG)", lambda: _render(chart, texts, cache, used), chart.resources))
+        except ChartProblem as exc:
+            problems += exc.problems
+    if problems:
+        raise PipelineError("Charts", problems)
     _prune(cache, used)
     return results

@@ -44,6 +44,11 @@ def regenerate():
     return result
 
 
+def error_log() -> Path:
+    """Where an internal error's traceback is written (as the CLI writes it)."""
+    return _state["paths"].build / "error.log"
+
+
 def publish(site_dir: Path) -> None:
     from scripts.build import publish_downloads
 

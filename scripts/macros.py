@@ -1,15 +1,18 @@
 """mkdocs-macros module (thin): numbers, citations and charts for hand-written pages.
 
-It looks up the context the pipeline prepared (<build>/context.json) and renders a template of
-spec/templates/ through scripts.templating, the same templates and escaping the generated pages
-use; it imports no pipeline stage and computes nothing. An unknown name raises, so a typo fails
+It looks up the context the pipeline prepared (<build>/context.json: titles, keys, charts,
+checks, sources) and the rows a page quotes, one at a time by primary key, in the row lookup
+(<build>/context.sqlite, written by scripts/lookup.py): a page reads what it quotes, not the
+whole table. It renders a template of spec/templates/ through scripts.templating, the same
+templates and escaping the generated pages use; it imports no pipeline stage and computes nothing. An unknown name raises, so a typo fails
 the build (on_error_fail: true). MkDocs (mkdocs-macros) and Zensical both call `define_env`.
 
     {{ fact("iv-pipeline-length") }}                      the figure as printed, with its citation
     {{ value("bilateral_trade", "ivanov-2005/2004/total") }}  a cell by primary key (value_in_source)
     {{ value("bilateral_trade", "ivanov-2005/2004/total", "value", cite=False) }}
     {{ chart("trade-1998-2005") }}                        a chart figure (light/dark SVG, data table, CSV)
-    {{ table("plan_points", ["point_number", "name"]) }}  a table (all rows, or `where={...}`)
+    {{ table("plan_points", ["point_number", "name"]) }}  a table (all rows, or `where={...}`; tables
+                                                          of at most MACRO_ROWS_MAX rows, scripts/render.py)
     {{ dataset("far_east_trade") }}                       a link to a dataset page
     {{ check("far-east-region-sums") }}                   a check's result, linked to the quality page
     {{ rows("facts") }}                                   number of rows in a resource
@@ -17,6 +20,7 @@ the build (on_error_fail: true). MkDocs (mkdocs-macros) and Zensical both call `
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -34,10 +38,15 @@ _cache: dict = {}
 
 
 def _ctx() -> dict:
-    path = Paths.from_env().context
-    mtime = path.stat().st_mtime_ns
-    if _cache.get("mtime") != mtime:
-        _cache.update(mtime=mtime, data=json.loads(path.read_text(encoding="utf-8")))
+    """context.json, read again (and the row lookup opened again) when either file changed."""
+    paths = Paths.from_env()
+    stamp = (paths.context.stat().st_mtime_ns, paths.lookup.stat().st_mtime_ns if paths.lookup.exists() else None)
+    if _cache.get("stamp") != stamp:
+        if _cache.get("db"):
+            _cache["db"].close()
+        db = sqlite3.connect(f"{paths.lookup.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        tables = {name: (tbl, json.loads(fields)) for name, tbl, fields in db.execute("SELECT resource, tbl, fields FROM tables")}
+        _cache.update(stamp=stamp, data=json.loads(paths.context.read_text(encoding="utf-8")), db=db, tables=tables)
     return _cache["data"]
 
 
@@ -47,11 +56,24 @@ def _known(kind: str, mapping: dict, name: str) -> dict:
     return mapping[name]
 
 
-def _rows(resource: str) -> dict:
-    t = _known("resource", _ctx()["tables"], resource)
-    if t["rows"] is None:
-        raise KeyError(f"macro: {resource} has {t['row_count']} rows, more than the macros load (MACRO_ROWS_MAX in scripts/render.py); link its dataset page instead")
-    return t["rows"]
+def _query(resource: str, where: str = "", args: tuple = ()) -> list[dict]:
+    """Rows of a resource from the row lookup (`where`: SQL over pos, the row's place in the
+    file, and key, its primary key's values joined with "/")."""
+    _known("resource", _ctx()["tables"], resource)
+    tbl, fields = _cache["tables"][resource]
+    found = _cache["db"].execute(f'SELECT * FROM "{tbl}" {where}', args).fetchall()
+    return [dict(zip(fields, values[2:])) for values in found]
+
+
+def _rows(resource: str) -> list[dict]:
+    """Every row of a resource, for table(), in order of primary key (as text): at most
+    table_rows_max of them."""
+    t, most = _known("resource", _ctx()["tables"], resource), _ctx()["table_rows_max"]
+    if t["row_count"] > most:
+        raise KeyError(f"macro: table({resource!r}) would show {t['row_count']:,} rows, more than a page shows ({most:,}: "
+                       f"MACRO_ROWS_MAX in scripts/render.py); quote single rows with value() or fact(), or link the "
+                       f"resource with dataset({resource!r})")
+    return _query(resource, "ORDER BY key, pos")
 
 
 def define_env(env):
@@ -62,11 +84,11 @@ def define_env(env):
         return "../" * url.count("/")
 
     def row(resource: str, key: str) -> dict:
-        rows = _rows(resource)
-        if key not in rows:
+        found = _query(resource, "WHERE key = ? ORDER BY pos DESC LIMIT 1", (str(key),))
+        if not found:
             pk = "/".join(_ctx()["tables"][resource]["primaryKey"])
             raise KeyError(f"macro: no row {key!r} in {resource} (primary key {pk})")
-        return rows[key]
+        return found[0]
 
     def citation(source_id: str, locator: str, quote: str = "") -> str:
         label = _ctx()["sources"][source_id]["label"]
@@ -92,10 +114,10 @@ def define_env(env):
 
     @env.macro
     def table(resource: str, columns: list | None = None, where: dict | None = None, caption: str = "") -> str:
-        rows = list(_rows(resource).values())
-        columns = columns or list(rows[0].keys())
+        rows, fields = _rows(resource), _ctx()["tables"][resource]["fields"]
+        columns = columns or fields
         for c in columns + list((where or {}).keys()):
-            if c not in rows[0]:
+            if c not in fields:
                 raise KeyError(f"macro: no field {c!r} in {resource}")
         rows = [x for x in rows if all(str(x[k]) == str(v) for k, v in (where or {}).items())]
         return r.table(columns, [[x[c] for c in columns] for x in rows], caption=caption or _ctx()["tables"][resource]["title"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mkdocs.exceptions import PluginError
 
 from scripts import live
-from scripts.problems import PipelineError
+from scripts.problems import PipelineError, internal_error
 
 
 def on_pre_build(config):
@@ -19,6 +19,8 @@ def on_pre_build(config):
         live.regenerate()
     except PipelineError as e:
         raise PluginError(e.report()) from None
+    except Exception as exc:  # noqa: BLE001 - as the CLI: one problem, the traceback in error.log
+        raise PluginError(internal_error(exc, live.error_log()).report()) from None
 
 
 def on_post_build(config):

@@ -18,7 +18,7 @@ CODE = Path(__file__).resolve().parents[1]  # this repository: scripts/, spec/ o
 class Paths:
     root: Path      # the project: mkdocs.yml, docs/, datapackage/, releases/, spec/
     package: Path   # the data package (the only input that arrives by pull request)
-    build: Path     # everything generated: docs/, context.json, mkdocs.yml, cache/
+    build: Path     # everything generated: docs/, context.json, context.sqlite, mkdocs.yml, cache/
     releases: Path  # frozen releases
     site: Path      # the published site (replaced atomically)
 
@@ -57,6 +57,11 @@ class Paths:
     def context(self) -> Path:
         """What the macros read: prepared, escaped-on-output context (JSON)."""
         return self.build / "context.json"
+
+    @property
+    def lookup(self) -> Path:
+        """The macros' row lookup: every table's rows by primary key (SQLite; scripts/lookup.py)."""
+        return self.build / "context.sqlite"
 
     @property
     def cache(self) -> Path:

@@ -12,9 +12,11 @@ through the templates' autoescape (scripts.templating), and the pages switch mac
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+import pandas as pd
 from markupsafe import Markup
 
 from scripts import cite, escape
@@ -22,8 +24,8 @@ from scripts.cite import source_label
 from scripts.templating import Renderer
 
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
-# Tables the macros can quote from (context.json); a larger table is cited through its dataset
-# page: writing a million rows to JSON for the macros took 10 s and 1 GB.
+# The most rows {{ table("res") }} renders on a hand-written page; a larger table is quoted a row
+# at a time (fact, value: any size) or linked through its dataset page.
 MACRO_ROWS_MAX = 10_000
 NAV_DATASETS_MAX = 40  # above this many resources the nav links the catalog, not each dataset
 
@@ -230,18 +232,25 @@ def dataset_nav(descriptor: dict) -> list[dict]:
 
 
 def context(m: SiteModel) -> dict:
-    """What the macros may read: each table by primary key, the sources, the charts, the checks."""
+    """What the macros may read (build/context.json): each table's title, primary key, fields,
+    row count and digest, the sources, the charts, the checks. The rows themselves go to the
+    row lookup (scripts/lookup.py), keyed by primary key: a page reads the rows it quotes."""
     tables = {}
     for res in m.pkg.descriptor["resources"]:
-        pk, raw = res["schema"].get("primaryKey", []), m.pkg.raw[res["name"]]
-        entry = {"title": res["title"], "primaryKey": pk, "row_count": len(raw), "rows": None}
-        if len(raw) <= MACRO_ROWS_MAX:
-            entry["rows"] = {"/".join(str(row[k]) for k in pk): row for row in raw.to_dict("records")}
-        tables[res["name"]] = entry
+        raw = m.pkg.raw[res["name"]]
+        tables[res["name"]] = {"title": res["title"], "primaryKey": res["schema"].get("primaryKey", []),
+                               "fields": [str(c) for c in raw.columns], "row_count": len(raw),
+                               "digest": m.pkg.digests.get(res.get("path")) or rows_digest(raw)}
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
-    return {"version": m.pkg.descriptor["version"], "tables": tables,
+    return {"version": m.pkg.descriptor["version"], "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
             "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
             "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}}
+
+
+def rows_digest(raw) -> str:
+    """A digest of a table's cells (when the package holds no digest of its file)."""
+    cells = pd.util.hash_pandas_object(raw, index=False).values.tobytes()
+    return hashlib.sha256(json.dumps([str(c) for c in raw.columns]).encode("utf-8") + cells).hexdigest()
 
 
 def docs_tree(folder: Path) -> dict[str, bytes]:

@@ -9,8 +9,6 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 from conftest import ROOT
 
 from scripts import bench, bench_scale
@@ -58,20 +56,3 @@ def test_markdown_table_lines_up():
     out = bench.table(("a", "bb"), [("1", "2"), ("333", "4")]).splitlines()
     assert out[0] == "| a   | bb |" and out[1] == "|-----|----|" and out[3] == "| 333 | 4  |"
 
-
-def test_macros_refuse_tables_too_large_to_load(monkeypatch):
-    """A table above MACRO_ROWS_MAX stays out of build/context.json; a macro quoting it says why."""
-    from conftest import PACKAGE
-
-    from scripts import macros, render
-    from scripts.check import run_checks
-    from scripts.load import load_package
-
-    monkeypatch.setattr(render, "MACRO_ROWS_MAX", 100)
-    pkg = load_package(PACKAGE)
-    ctx = render.context(render.SiteModel(pkg, run_checks(pkg), [], {"latest": None}, "https://example.org/"))
-    monkeypatch.setattr(macros, "_ctx", lambda: ctx)
-    assert ctx["tables"]["facts"]["rows"] is None and ctx["tables"]["facts"]["row_count"] == len(pkg.raw["facts"]) > 100
-    assert len(ctx["tables"]["jbic_loans"]["rows"]) == len(pkg.raw["jbic_loans"])
-    with pytest.raises(KeyError, match="facts has .* rows, more than the macros load"):
-        macros._rows("facts")
