@@ -38,16 +38,26 @@ _cache: dict = {}
 
 
 def _ctx() -> dict:
-    """context.json, read again (and the row lookup opened again) when either file changed."""
+    """context.json, read again (and the row lookup closed, to be opened again) when either
+    file changed."""
     paths = Paths.from_env()
     stamp = (paths.context.stat().st_mtime_ns, paths.lookup.stat().st_mtime_ns if paths.lookup.exists() else None)
     if _cache.get("stamp") != stamp:
         if _cache.get("db"):
             _cache["db"].close()
-        db = sqlite3.connect(f"{paths.lookup.as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        tables = {name: (tbl, json.loads(fields)) for name, tbl, fields in db.execute("SELECT resource, tbl, fields FROM tables")}
-        _cache.update(stamp=stamp, data=json.loads(paths.context.read_text(encoding="utf-8")), db=db, tables=tables)
+        _cache.clear()
+        _cache.update(stamp=stamp, data=json.loads(paths.context.read_text(encoding="utf-8")))
     return _cache["data"]
+
+
+def _lookup():
+    """The row lookup (<build>/context.sqlite), opened read-only when a macro first needs a row."""
+    _ctx()
+    if "db" not in _cache:
+        db = sqlite3.connect(f"{Paths.from_env().lookup.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        tables = {name: (tbl, json.loads(fields)) for name, tbl, fields in db.execute("SELECT resource, tbl, fields FROM tables")}
+        _cache.update(db=db, tables=tables)
+    return _cache["db"], _cache["tables"]
 
 
 def _known(kind: str, mapping: dict, name: str) -> dict:
@@ -60,8 +70,9 @@ def _query(resource: str, where: str = "", args: tuple = ()) -> list[dict]:
     """Rows of a resource from the row lookup (`where`: SQL over pos, the row's place in the
     file, and key, its primary key's values joined with "/")."""
     _known("resource", _ctx()["tables"], resource)
-    tbl, fields = _cache["tables"][resource]
-    found = _cache["db"].execute(f'SELECT * FROM "{tbl}" {where}', args).fetchall()
+    db, tables = _lookup()
+    tbl, fields = tables[resource]
+    found = db.execute(f'SELECT * FROM "{tbl}" {where}', args).fetchall()
     return [dict(zip(fields, values[2:])) for values in found]
 
 
