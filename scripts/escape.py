@@ -16,14 +16,21 @@ _MAP[ord("\n")] = "<br>"
 _MAP[ord("\r")] = ""
 
 
-def text(value) -> str:
-    """Escape any value for display; None/NA become the empty string."""
+def missing(value) -> bool:
+    """None, a float NaN or pandas' NA/NaT: a missing value. Text such as "nan", "<NA>" or
+    "null" in a cell is text, not missing."""
     if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def text(value) -> str:
+    """Escape any value for display; a missing value becomes the empty string."""
+    if missing(value):
         return ""
-    s = str(value)
-    if s in ("nan", "<NA>"):
-        return ""
-    return s.translate(_MAP)
+    return str(value).translate(_MAP)
 
 
 def attr(value) -> str:

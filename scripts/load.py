@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import frictionless
+import numpy as np
 import pandas as pd
 
+from scripts.boundary import excerpt, package_problems, short
 from scripts.problems import PipelineError, Problem
 
 STAGE = "Validation"
@@ -86,36 +88,65 @@ def read_descriptor(path: Path) -> dict:
     return descriptor
 
 
+BOM = b"\xef\xbb\xbf"  # what "CSV UTF-8" in Excel and LibreOffice writes first
+
+
 def _csv_path(root: Path, resource: dict) -> Path:
     return root / resource["path"]
 
 
+def _header_detail(header: list[str], expected: list[str]) -> str:
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    parts = [dupes and f"duplicated {dupes}", missing and f"missing {missing}", extra and f"unexpected {extra}"]
+    if not any(parts):
+        parts = [f"{len(header)} columns where the schema has {len(expected)}" if len(header) != len(expected) else "columns in a different order"]
+    return short("; ".join(str(x) for x in parts if x))
+
+
+def _trailing_blank(text: str) -> int:
+    """How many blank lines (empty, or only commas and spaces) end the file."""
+    lines = text.splitlines()
+    n = 0
+    while lines and not lines[-1].replace(",", "").strip():
+        lines.pop()
+        n += 1
+    return n
+
+
 def precheck_files(root: Path, descriptor: dict) -> list[Problem]:
-    """Faults to catch before frictionless: missing files, encoding, header."""
+    """Faults to catch before frictionless: encoding, header, blank lines at the end. The
+    boundary (scripts/boundary.py) has already refused every path outside the package."""
     problems = []
     for res in descriptor["resources"]:
-        rel = res.get("path")
-        if not isinstance(rel, str):
-            problems.append(Problem("datapackage.json", f"resource '{res.get('name')}' has no path.", "Give the resource a 'path' to its CSV file under data/."))
-            continue
-        path = root / rel
-        if not path.exists():
-            problems.append(Problem(rel, f"the file named by resource '{res.get('name')}' does not exist.", "Add the CSV file, or correct the resource's 'path' in datapackage.json."))
-            continue
-        data = path.read_bytes()
+        rel = res["path"]
+        data = _csv_path(root, res).read_bytes()
         try:
-            text = data.decode("utf-8")
+            text = data.decode("utf-8-sig")  # a BOM is fine; it is not part of the first name
         except UnicodeDecodeError as e:
             line = data[: e.start].count(b"\n") + 1
             problems.append(Problem(rel, f"not UTF-8: byte 0x{data[e.start]:02x} cannot be decoded.", "Save the file as UTF-8 (e.g. re-export it from your spreadsheet as 'CSV UTF-8').", line=line))
             continue
-        header = next(csv.reader(io.StringIO(text)), [])
-        expected = [f["name"] for f in res.get("schema", {}).get("fields", [])]
-        if header != expected and text.strip():
-            missing = [c for c in expected if c not in (header or [])]
-            extra = [c for c in (header or []) if c not in expected]
-            detail = "; ".join(filter(None, [missing and f"missing {missing}", extra and f"unexpected {extra}", not missing and not extra and "columns in a different order"]))
-            problems.append(Problem(rel, f"the header does not match the schema ({detail}).", f"Make the header row exactly: {','.join(expected)}", line=1))
+        expected = [f.get("name") for f in res.get("schema", {}).get("fields", []) if isinstance(f, dict)]
+        if not text.strip():
+            problems.append(Problem(rel, "the file is empty.", f"Write the header row ({short(','.join(map(str, expected)))}) and the data rows.", line=1))
+            continue
+        try:
+            header = next(csv.reader(io.StringIO(text, newline="")), [])
+        except csv.Error as e:
+            problems.append(Problem(rel, f"the header row cannot be read as CSV ({e}).", "Remove the stray line break or quote from the first line, or quote the name.", line=1))
+            continue
+        if not expected:
+            problems.append(Problem(rel, "its schema in datapackage.json lists no fields.", "List the file's columns under schema.fields in datapackage.json.", line=1))
+        elif header != expected:
+            problems.append(Problem(rel, f"the header does not match the schema ({_header_detail(header, expected)}).",
+                                    f"Make the header row exactly: {short(','.join(map(str, expected)), 400)}", line=1))
+        blank = _trailing_blank(text)
+        if blank:
+            first = len(text.splitlines()) - blank + 1
+            problems.append(Problem(rel, f"the file ends with {blank} blank line{'s' if blank > 1 else ''} (from line {first}).",
+                                    "Delete the empty line(s) at the end of the file.", line=first))
     return problems
 
 
@@ -147,6 +178,10 @@ def frictionless_problems(root: Path, descriptor: dict, meanwhile=None) -> list[
     then, and used only if no part finds a problem."""
     stripped = without_foreign_keys(descriptor)
     resources = stripped["resources"]
+    for res in resources:  # a spreadsheet's "CSV UTF-8": the BOM is not part of the first name
+        with open(_csv_path(root, res), "rb") as f:
+            if f.read(3) == BOM:
+                res["encoding"] = "utf-8-sig"
     parts = min(os.cpu_count() or 1, len(resources) // (PARALLEL_FROM // 2) or 1)
     meanwhile = meanwhile or (lambda: None)
     if parts == 1:
@@ -180,11 +215,14 @@ def _validate_part(root: str, descriptor: dict) -> list[Problem]:
         problems.append(Problem("datapackage.json", f"not a valid Data Package: {d.get('note') or d.get('message')}", "Correct the descriptor so it follows the Data Package specification."))
     for task in report.tasks:
         path = task.place or task.name
-        for err in task.errors:
-            d = err.to_descriptor()
+        descriptors = [err.to_descriptor() for err in task.errors]
+        blank = {d.get("rowNumber") for d in descriptors if d.get("type") == "blank-row"}
+        for d in descriptors:
             note = d.get("note") or ""
             kind = d.get("type", "")
             row = d.get("rowNumber")
+            if row in blank and kind != "blank-row":
+                continue  # a blank row is one problem, not also a missing key or cell
             if kind in ("schema-error", "resource-error", "package-error", "scheme-error", "format-error", "source-error"):
                 problems.append(Problem(path, f"{d.get('title')}: {note or d.get('message')}", "Correct the resource or its schema in datapackage.json."))
                 continue
@@ -192,7 +230,7 @@ def _validate_part(root: str, descriptor: dict) -> list[Problem]:
             if kind == "foreign-key" and '"' in note:
                 field = note.split('"')[1]
             cell = d.get("cell")
-            what = f"{d.get('title')}" + (f" in value {cell!r}" if cell not in (None, "") else "") + (f": {note}" if note else "")
+            what = f"{d.get('title')}" + (f" in value {excerpt(cell)}" if cell not in (None, "") else "") + (f": {short(note, 300)}" if note else "")
             problems.append(Problem(path, what, FIXES.get(kind, DEFAULT_FIX).format(note=note or kind, expected=EXPECTED.get(types.get((task.name, field or ""), ""), "a value of the field's type")), line=row, field=field))
     return problems
 
@@ -245,6 +283,26 @@ def typed(raw: pd.DataFrame, schema: dict) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def value_problems(rel: str, res: dict, raw: pd.DataFrame) -> list[Problem]:
+    """Numbers frictionless accepts but the site cannot publish: NaN, ±Infinity, and values
+    that overflow (1e309 in a number, more than 19 digits in an integer)."""
+    missing = set(res["schema"].get("missingValues", [""]))
+    problems = []
+    for f in res["schema"].get("fields", []):
+        kind = f.get("type")
+        if kind not in ("number", "integer") or f.get("name") not in raw:
+            continue
+        col = raw[f["name"]]
+        present = ~col.isin(missing)
+        nums = pd.to_numeric(col.where(present).str.strip(), errors="coerce").astype("float64")
+        bad = present & (nums.isna() | ~np.isfinite(nums) | ((nums.abs() >= 2**63) if kind == "integer" else False))
+        for i in bad[bad].index[:20]:
+            problems.append(Problem(rel, f"{excerpt(col[i])} is not a finite {kind} the site can publish.",
+                                    "Write the number as printed in the source, or leave the cell empty if the source prints none.",
+                                    line=int(i) + 2, field=f["name"]))
+    return problems
+
+
 def file_digests(root: Path, descriptor: dict) -> dict[str, str]:
     """SHA-256 of the descriptor and of every resource's file (what a change is measured by)."""
     paths = ["datapackage.json"] + [r["path"] for r in descriptor["resources"]]
@@ -258,7 +316,7 @@ def load_package(root: Path, previous: Package | None = None) -> Package:
     root = Path(root)
     descriptor_path = root / "datapackage.json"
     descriptor = read_descriptor(descriptor_path)
-    problems = precheck_files(root, descriptor)
+    problems = package_problems(root, descriptor) or precheck_files(root, descriptor)
     if problems:
         raise PipelineError(STAGE, problems)
     digests = file_digests(root, descriptor)
@@ -266,7 +324,7 @@ def load_package(root: Path, previous: Package | None = None) -> Package:
     if previous is not None and previous.root == root and previous.digests.get("datapackage.json") == digests["datapackage.json"]:
         same = {r["name"] for r in descriptor["resources"] if previous.digests.get(r["path"]) == digests[r["path"]]}
     changed = {**descriptor, "resources": [r for r in descriptor["resources"] if r["name"] not in same]}
-    raw, tables, unreadable = {}, {}, []
+    raw, tables, unreadable, nonfinite = {}, {}, [], []
 
     def read_tables() -> None:
         """Read and type every table (reusing unchanged ones). It runs while validation finishes,
@@ -277,15 +335,19 @@ def load_package(root: Path, previous: Package | None = None) -> Package:
                 raw[name], tables[name] = previous.raw[name], previous.tables[name]
                 continue
             try:
-                raw[name] = pd.read_csv(_csv_path(root, res), dtype=str, keep_default_na=False, encoding="utf-8")
+                raw[name] = pd.read_csv(_csv_path(root, res), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+                odd = value_problems(res["path"], res, raw[name])
+                if odd:
+                    nonfinite.extend(odd)
+                    continue
                 tables[name] = typed(raw[name], res["schema"])
             except Exception as exc:  # noqa: BLE001 - reported below unless validation explains it
                 unreadable.append(Problem(res.get("path", name), f"cannot be read as its schema says: {type(exc).__name__}.",
                                           "Correct the file so it matches the schema in datapackage.json."))
 
     problems = frictionless_problems(root, changed, read_tables) if changed["resources"] else read_tables() or []
-    if problems or unreadable:
-        raise PipelineError(STAGE, problems or unreadable)
+    if problems or nonfinite or unreadable:
+        raise PipelineError(STAGE, problems or nonfinite or unreadable)
     problems = foreign_key_problems(descriptor, tables)
     if problems:
         raise PipelineError(STAGE, problems)

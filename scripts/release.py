@@ -35,9 +35,10 @@ from pathlib import Path
 
 import yaml
 
-from scripts import cite, load, policy
+from scripts import boundary, cite, load, policy
 from scripts.paths import Paths
 from scripts.policy import SEMVER
+from scripts.problems import PipelineError
 
 
 SUMS = "SHA256SUMS"
@@ -110,6 +111,9 @@ def package_files(root: Path) -> dict[str, bytes]:
     """The released content of a package directory: the descriptor and every resource's file."""
     root = Path(root)
     desc = read_descriptor(root)
+    problems = boundary.package_problems(root, desc)  # the build's input boundary: nothing from outside
+    if problems:
+        raise PipelineError("Release", problems)
     files = {"datapackage.json": (root / "datapackage.json").read_bytes()}
     for res in desc["resources"]:
         rel = _safe_rel(res["path"])
