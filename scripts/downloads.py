@@ -10,7 +10,8 @@ from pathlib import Path
 
 from scripts import integrity
 from scripts.changes import changelog
-from scripts.release import SUMS, csv_rows, dumps, read_descriptor, read_index, released_versions, sha256_of, sums_text, tree_files
+from scripts.problems import PipelineError, Problem
+from scripts.release import SUMS, csv_row_count, dumps, read_descriptor, read_index, released_versions, sha256_of, sums_text, tree_files
 
 
 def _version_catalog(releases_dir: Path, entry: dict) -> dict:
@@ -30,7 +31,7 @@ def _version_catalog(releases_dir: Path, entry: dict) -> dict:
         "sha256sums": f"{url}/{SUMS}",
         "resources": [
             {"name": r["name"], "title": r.get("title", r["name"]), "path": r["path"],
-             "rows": len(csv_rows(files[r["path"]])), "sha256": sha256_of(files[r["path"]]),
+             "rows": csv_row_count(files[r["path"]]), "sha256": sha256_of(files[r["path"]]),
              "url": f"{url}/{r['path']}"}
             for r in desc["resources"]
         ],
@@ -47,6 +48,9 @@ def publication(releases_dir: Path, desc: dict) -> dict:
     integrity.check(releases_dir)
     index = read_index(releases_dir)
     versions = released_versions(releases_dir)
+    if not versions:
+        raise PipelineError("Release", [Problem("releases/index.json", "no release has been frozen yet, so the site has nothing to offer for download or to cite.",
+                                                'Freeze the first release: python -m scripts.release freeze --summary "First release."')])
     files: dict[str, bytes] = {}
     for version in versions:
         for rel, data in tree_files(releases_dir / version).items():

@@ -91,6 +91,12 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
+def csv_row_count(data: bytes) -> int:
+    """Data rows of a CSV (as csv_rows counts them: blank lines are not rows), without
+    building them: a release of a 1,000,000-row table is counted in a fraction of the memory."""
+    return max(sum(1 for row in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")) if row) - 1, 0)
+
+
 def csv_header(data: bytes) -> list[str]:
     return next(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")), [])
 
@@ -225,7 +231,7 @@ def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) ->
         "|---|---|---|---:|---|",
     ]
     for res in desc["resources"]:
-        rows = len(csv_rows(files[res["path"]]))
+        rows = csv_row_count(files[res["path"]])
         title = str(res.get("title", "")).replace("|", "\\|")
         out.append(f"| `{res['name']}` | {title} | `{res['path']}` | {rows} | `{sha256_of(files[res['path']])}` |")
     out += ["", f"`datapackage.json` has SHA-256 `{sha256_of(files['datapackage.json'])}`. Every file of the release,",

@@ -74,3 +74,14 @@ def test_a_deleted_row_that_a_check_uses_is_a_problem_not_a_traceback(pkg_copy, 
     assert "datapackage/data/bilateral_trade.csv" in out and "Add the row" in out
     assert (site / "index.html").read_text(encoding="utf-8") == "previous site"
     assert [p.name for p in site.iterdir()] == ["index.html"]
+
+
+def test_a_project_with_no_release_yet_is_told_to_freeze_one(tmp_path):
+    project = project_copy(tmp_path / "p")
+    (project / "releases").unlink()
+    (project / "releases").mkdir()
+    proc = build(project)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out and "internal error" not in out, out[-2000:]
+    assert "no release has been frozen yet" in out and "scripts.release freeze" in out
+    assert not (project / "site").exists()
