@@ -3,8 +3,8 @@
 frictionless 5 accepts descriptors that the specs' own JSON Schemas reject (an empty
 `"foreignKeys": []`, for one), and other clients (the legacy `datapackage` library, dplib, the
 specs' validators) go by those schemas. So `python -m scripts.release freeze` refuses to write a
-descriptor that is invalid against either version, and the tests hold the source descriptor to
-the same rule. The schemas are vendored, unchanged, under spec/profiles/ (where they came from
+descriptor that is invalid against either version (or carries frictionless's non-spec
+`scheme`), and the tests hold the source descriptor to the same rule. The schemas are vendored, unchanged, under spec/profiles/ (where they came from
 and their licence: spec/profiles/README.md); each is self-contained: the Data Resource, Table
 Schema and dialect definitions are inlined, so one validation checks the whole descriptor.
 
@@ -56,9 +56,18 @@ def errors(descriptor: dict) -> list[tuple[str, str, str]]:
 
 
 def problems(descriptor: dict, file: str = "datapackage.json") -> list[Problem]:
-    """errors() as Problems naming the file, the property and the profile."""
-    return [Problem(file, f"invalid against the Data Package v{version[0]} profile: {message}", FIX, field=where)
-            for version, where, message in errors(descriptor)]
+    """errors() as Problems naming the file, the property and the profile; and frictionless's own
+    resource property `scheme`, which the profiles allow (custom properties are) but which is no
+    spec property, and with which the legacy `datapackage` client can't read the package from a URL."""
+    found = [Problem(file, f"invalid against the Data Package v{version[0]} profile: {message}", FIX, field=where)
+             for version, where, message in errors(descriptor)]
+    for i, res in enumerate(descriptor.get("resources") or []):
+        if isinstance(res, dict) and "scheme" in res:
+            found.append(Problem(file, "'scheme' is a frictionless-py property, not part of the Data Package spec; "
+                                 "other clients misread it (the legacy datapackage library then can't load the "
+                                 "package from a URL).", "Remove \"scheme\": frictionless infers it from the path.",
+                                 field=f"resources[{i}].scheme"))
+    return found
 
 
 def check(descriptor: dict, file: str = "datapackage.json") -> None:

@@ -163,6 +163,18 @@ def test_freeze_refuses_a_descriptor_invalid_against_the_profiles(tmp_path, pkg_
     assert not releases.exists()
 
 
+def test_freeze_refuses_frictionless_scheme_property(tmp_path, pkg_copy):
+    path = pkg_copy / "datapackage.json"
+    desc = json.loads(path.read_text(encoding="utf-8"))
+    desc["resources"][2]["scheme"] = "file"
+    path.write_text(json.dumps(desc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert profile_errors(desc) == {"1.0": [], "2.0": []}  # the profiles allow custom properties
+    with pytest.raises(PipelineError) as info:
+        release.freeze(pkg_copy, tmp_path / "releases", desc["version"], DATE, "With scheme.")
+    assert [p.field for p in info.value.problems] == ["resources[2].scheme"]
+    assert not (tmp_path / "releases").exists()
+
+
 # ---------------------------------------------------------------- catalog.json, resolved as clients do
 
 def catalog_urls(value, key=None):
