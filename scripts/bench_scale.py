@@ -49,7 +49,7 @@ def synthetic_resource(name: str, rows: int) -> tuple[dict, list[list]]:
         "foreignKeys": [{"fields": ["source_id"], "reference": {"resource": "sources", "fields": ["source_id"]}}],
     }
     desc = {"name": name, "type": "table", "profile": "tabular-data-resource", "path": f"data/{name}.csv",
-            "scheme": "file", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+            "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
             "title": f"Synthetic table {name}", "description": "A synthetic table for the scale benchmark.",
             "schema": schema}
     data = [[j, 1998 + j % 19, "" if j % 17 == 0 else f"{j * 1.5:.1f}", "ivanov-2005", f"Table {1 + j % 3}"] for j in range(rows)]

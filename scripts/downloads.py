@@ -38,11 +38,27 @@ def _version_catalog(releases_dir: Path, entry: dict) -> dict:
     }
 
 
+URL_KEYS = ("url", "sha256sums", "latest_url")
+
+
+def catalog_json(catalog: dict) -> bytes:
+    """catalog.json: the catalog with every URL relative to catalog.json itself, so that a client
+    resolving it against the catalog's own URL (RFC 3986, as every HTTP client does) gets the
+    file, wherever the site is served: downloads/1.0.0/x.zip is written 1.0.0/x.zip."""
+    def rebase(value):
+        if isinstance(value, dict):
+            return {k: (v.removeprefix("downloads/") if k in URL_KEYS and isinstance(v, str) else rebase(v))
+                    for k, v in value.items()}
+        return [rebase(v) for v in value] if isinstance(value, list) else value
+    return dumps(rebase(catalog)).encode("utf-8")
+
+
 def publication(releases_dir: Path, desc: dict) -> dict:
     """What the site publishes of the releases, from the descriptor already loaded:
     `downloads` (path from the site root → bytes: downloads/<version>/… for every release,
     downloads/latest/… for the newest, downloads/catalog.json and downloads/SHA256SUMS),
-    `catalog` (catalog.json as data), `latest` (the newest version's catalog entry) and
+    `catalog` (catalog.json as data, but with URLs relative to the site root, as pages and
+    JSON-LD use them; the file's are relative to itself), `latest` (the newest version's entry) and
     `changelog` (every release with its diff against the one before)."""
     releases_dir = Path(releases_dir)
     integrity.check(releases_dir)
@@ -69,7 +85,7 @@ def publication(releases_dir: Path, desc: dict) -> dict:
         "latest_url": "downloads/latest/" if versions else None,
         "versions": [_version_catalog(releases_dir, by_version[v]) for v in reversed(versions)],
     }
-    files["downloads/catalog.json"] = dumps(catalog).encode("utf-8")
+    files["downloads/catalog.json"] = catalog_json(catalog)
     files["downloads/SHA256SUMS"] = sums_text({p.removeprefix("downloads/"): b for p, b in files.items()}).encode("ascii")
     latest = next((v for v in catalog["versions"] if v["version"] == catalog["latest"]), None)
     return {"downloads": files, "catalog": catalog, "latest": latest, "changelog": changelog(releases_dir)}

@@ -4,8 +4,9 @@ A reader who cites version X must get back exactly the bytes of version X, so no
 a release that was edited after it was frozen. `check` runs at every build, before the
 downloads are published (scripts.downloads.publication), and `python -m scripts.release verify`
 runs the same checks. They compare every file of releases/<version>/ with that release's
-SHA256SUMS and with the checksums recorded in releases/index.json, the zip with the loose files,
-and index.json with releases.yaml: an edited, added or removed file is a problem naming it.
+SHA256SUMS and with the checksums recorded in releases/index.json, the zip with the loose files
+(at the zip's root, or under <name>-<version>/ in 1.0.0's zip), and index.json with
+releases.yaml: an edited, added or removed file is a problem naming it.
 """
 from __future__ import annotations
 
@@ -59,9 +60,12 @@ def _verify_zip(version: str, actual: dict[str, bytes], blamed: set[str] = froze
     zips = [p for p in actual if p.endswith(".zip") and "/" not in p]
     if len(zips) != 1:
         return [(f"{version}/", f"expected one .zip, found {len(zips)}")]
+    top = zips[0].removesuffix(".zip") + "/"  # 1.0.0's layout; later zips hold the files at their root
     try:
         with zipfile.ZipFile(io.BytesIO(actual[zips[0]])) as zf:
-            inside = {i.filename.split("/", 1)[1]: zf.read(i) for i in zf.infolist() if not i.is_dir()}
+            entries = [i for i in zf.infolist() if not i.is_dir()]
+            nested = bool(entries) and all(i.filename.startswith(top) for i in entries)
+            inside = {i.filename.removeprefix(top) if nested else i.filename: zf.read(i) for i in entries}
     except (zipfile.BadZipFile, IndexError, KeyError, ValueError, OSError) as e:
         return [(f"{version}/{zips[0]}", f"not a readable zip ({e})")]
     loose = {p: b for p, b in actual.items() if p not in (zips[0], SUMS)}

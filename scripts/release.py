@@ -9,10 +9,12 @@ released version is frozen in git under releases/<version>/ and never rebuilt:
     releases/<version>/data/*.csv         every resource, byte for byte as released
     releases/<version>/README.md          generated: title, version, date, licence, how to cite, resources
     releases/<version>/LICENSE.txt        the data licence notice
-    releases/<version>/<name>-<version>.zip   all of the above under <name>-<version>/ (deterministic)
+    releases/<version>/<name>-<version>.zip   all of the above, datapackage.json at the zip's root (deterministic;
+                                          1.0.0's zip, frozen before 1.0.1, holds them under <name>-<version>/)
     releases/<version>/SHA256SUMS         sha256sum format, sorted paths, every file above incl. the zip
 
-freeze    cut a release of datapackage/ at the version in its descriptor (refuses an existing version)
+freeze    cut a release of datapackage/ at the version in its descriptor (refuses an existing version,
+          and a descriptor invalid against the official Data Package v1 and v2 profiles: scripts.profiles)
 verify    check every published file against SHA256SUMS and index.json (and the zip against the files)
 status    say whether datapackage/ changed without a version bump
 
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts import boundary, cite, load, policy
+from scripts import boundary, cite, load, policy, profiles
 from scripts.paths import Paths
 from scripts.policy import SEMVER
 from scripts.problems import PipelineError
@@ -240,13 +242,14 @@ def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) ->
 
 
 def deterministic_zip(files: dict[str, bytes], top: str, date: str) -> bytes:
-    """A zip of files under top/: sorted entries, the release date at 00:00:00 as every entry's
-    time, mode 0644, deflate at a fixed level, no extra fields and no comment."""
+    """A zip of files under top/ (at the zip's root if top is ""): sorted entries, the release
+    date at 00:00:00 as every entry's time, mode 0644, deflate at a fixed level, no extra fields,
+    no directory entries and no comment."""
     y, m, d = (int(x) for x in date.split("-"))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for rel in sorted(files):
-            info = zipfile.ZipInfo(f"{top}/{rel}", date_time=(y, m, d, 0, 0, 0))
+            info = zipfile.ZipInfo(f"{top}/{rel}" if top else rel, date_time=(y, m, d, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, so external_attr is read as a mode on every platform
             info.external_attr = ZIP_MODE << 16
@@ -262,10 +265,11 @@ def release_files(package_root: Path, version: str, date: str, summary: str) -> 
     if desc.get("version") != version:
         raise ValueError(f"datapackage.json says version {desc.get('version')!r}, not {version!r}: "
                          "bump the version in datapackage.json first")
+    profiles.check(desc)  # what clients other than frictionless read: the official v1 and v2 profiles
     files["README.md"] = readme_text(desc, files, date, summary).encode("utf-8")
     files["LICENSE.txt"] = license_text(desc).encode("utf-8")
-    top = f"{desc['name']}-{version}"
-    files[f"{top}.zip"] = deterministic_zip(files, top, date)
+    # datapackage.json at the zip's root: a zipped data package, as frictionless.Package(zip) reads it
+    files[f"{desc['name']}-{version}.zip"] = deterministic_zip(files, "", date)
     files[SUMS] = sums_text(files).encode("ascii")
     return files
 

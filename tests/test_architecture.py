@@ -16,7 +16,7 @@ from scripts.templating import Renderer
 
 SCRIPTS = ROOT / "scripts"
 STAGES = {"load", "check", "check_rules", "charts", "chart_data", "chart_text", "chart_views", "chart_spec",
-          "downloads", "release", "changes", "render", "build", "cite", "site_config", "policy", "integrity"}  # live.py: the serve trigger
+          "downloads", "release", "changes", "render", "build", "cite", "site_config", "policy", "integrity", "profiles"}  # live.py: the serve trigger
 
 
 def imports_of(path: Path) -> set[str]:
