@@ -231,7 +231,18 @@ def dataset_nav(descriptor: dict) -> list[dict]:
     return [{escape.html(res["title"]): f"datasets/{res['name']}.md"} for res in resources]
 
 
-def context(m: SiteModel) -> dict:
+def version_label(m: SiteModel, strings=None) -> str:
+    """The package version as the home page states it: the descriptor's version, and if that
+    version is not frozen yet, that it is in preparation and which release the downloads and
+    citations offer (strings: the catalog, for the words)."""
+    version = m.pkg.descriptor["version"]
+    latest = (m.latest or {}).get("version")
+    if strings is None or latest in (None, version):
+        return version
+    return strings("home.version_unreleased", version=version, latest=latest)
+
+
+def context(m: SiteModel, strings=None) -> dict:
     """What the macros may read (build/context.json): each table's title, primary key, fields,
     row count and digest, the sources, the charts, the checks. The rows themselves go to the
     row lookup (scripts/lookup.py), keyed by primary key: a page reads the rows it quotes."""
@@ -242,7 +253,7 @@ def context(m: SiteModel) -> dict:
                                "fields": [str(c) for c in raw.columns], "row_count": len(raw),
                                "digest": m.pkg.digests.get(res.get("path")) or rows_digest(raw)}
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
-    return {"version": m.pkg.descriptor["version"], "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
+    return {"version": version_label(m, strings), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
             "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
             "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}}
 

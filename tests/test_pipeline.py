@@ -85,3 +85,16 @@ def test_a_project_with_no_release_yet_is_told_to_freeze_one(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in out and "internal error" not in out, out[-2000:]
     assert "no release has been frozen yet" in out and "scripts.release freeze" in out
     assert not (project / "site").exists()
+
+
+def test_an_unreleased_version_is_said_to_be_in_preparation():
+    from types import SimpleNamespace
+
+    from scripts.render import version_label
+    from scripts.templating import Renderer
+
+    strings = Renderer(ROOT / "spec").strings
+    model = lambda version, latest: SimpleNamespace(pkg=SimpleNamespace(descriptor={"version": version}), latest={"version": latest})
+    assert version_label(model("1.0.0", "1.0.0"), strings) == "1.0.0"
+    label = version_label(model("1.0.1", "1.0.0"), strings)
+    assert label.startswith("1.0.1 (in preparation") and "1.0.0" in label
