@@ -287,6 +287,7 @@ def render_all(tables: dict[str, pd.DataFrame], specs: list[dict], cache_dir: pa
         results.append({
             "id": chart.id,
             "title": chart.title,
+            "subtitle": chart.subtitle,
             "description": chart.description,
             "caption": chart.caption,
             "resources": list(chart.resources),

@@ -10,6 +10,8 @@ released version is frozen in git under releases/<version>/ and never rebuilt:
     releases/<version>/README.md          generated: title, version, date, licence, how to cite, resources
     releases/<version>/LICENSE.txt        the data licence notice
     releases/<version>/<name>-<version>.zip   all of the above under <name>-<version>/ (deterministic)
+    releases/<version>/<name>-<version>.xlsx, .sqlite, .datasette.json   the same tables as a workbook and a
+                                          database (scripts.formats; from 1.0.1 on, not in the zip)
     releases/<version>/SHA256SUMS         sha256sum format, sorted paths, every file above incl. the zip
 
 freeze    cut a release of datapackage/ at the version in its descriptor (refuses an existing version)
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts import cite, load, policy
+from scripts import cite, formats, load, policy
 from scripts.paths import Paths
 from scripts.policy import SEMVER
 
@@ -256,6 +258,7 @@ def release_files(package_root: Path, version: str, date: str, summary: str) -> 
     files["LICENSE.txt"] = license_text(desc).encode("utf-8")
     top = f"{desc['name']}-{version}"
     files[f"{top}.zip"] = deterministic_zip(files, top, date)
+    files.update(formats.release_formats(desc, files, date))  # workbook, database: beside the zip, not in it
     files[SUMS] = sums_text(files).encode("ascii")
     return files
 
