@@ -429,10 +429,14 @@ def database(desc: dict, tables: dict[str, list[list]], date: str) -> bytes:
                                                         "Correct the rows or the schema's keys (make check finds duplicates).")]) from None
             con.execute(f"CREATE TABLE {METADATA_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             con.executemany(f"INSERT INTO {METADATA_TABLE} VALUES (?, ?)", metadata_rows(desc, tables, date))
-        broken = con.execute("PRAGMA foreign_key_check").fetchall()
+        broken: dict[tuple[str, str], int] = {}
+        for table, _, parent, _ in con.execute("PRAGMA foreign_key_check"):
+            broken[table, parent] = broken.get((table, parent), 0) + 1
         if broken:
-            raise PipelineError(STAGE, [Problem(f"data/{t}.csv", f"row {rowid} refers to a missing row of {parent}.",
-                                                "Add the referenced row or correct the reference.") for t, rowid, parent, _ in broken])
+            paths = {r["name"]: r["path"] for r in desc["resources"]}
+            raise PipelineError(STAGE, [Problem(paths.get(t, t), f"{n} row(s) refer to rows that {parent} does not have.",
+                                                "Add the referenced rows or correct the references (make check names them).")
+                                        for (t, parent), n in sorted(broken.items())])
         con.execute("VACUUM")
         return con.serialize()
     finally:

@@ -272,3 +272,13 @@ def test_every_chart_has_its_metadata_json(built_site):
             header = next(csv.reader(io.StringIO((target.parent / f"{chart_id}.csv").read_text(encoding="utf-8"))))
             assert [c["name"] for c in meta["columns"]] == header
     assert figures >= 6
+
+
+def test_a_broken_reference_is_a_problem_not_a_database(pkg_copy):
+    set_cell(pkg_copy / "data" / "facts.csv", 2, "source_id", "no-such-source")
+    set_cell(pkg_copy / "data" / "facts.csv", 3, "source_id", "no-such-source")
+    files = release.package_files(pkg_copy)
+    with pytest.raises(PipelineError) as e:
+        formats.database(DESC, formats.typed_tables(DESC, files), DATE)
+    (problem,) = e.value.problems
+    assert problem.file == "data/facts.csv" and "2 row(s)" in problem.message and "sources" in problem.message
