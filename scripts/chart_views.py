@@ -43,6 +43,7 @@ class ChartDef:
     unit: str
     chart: alt.TopLevelMixin
     data: pd.DataFrame  # exactly the chart's CSV
+    subtitle: str = ""
 
 
 def labelled_bars(view: dict, data: pd.DataFrame) -> dict:
@@ -168,4 +169,4 @@ def make_chart(spec: dict, tables: dict, sources: Sources) -> ChartDef:
     caption = run_step(chart, "caption template", lambda: render(spec["caption_template"], {**context, "caption": parts}), drawn)
     view = run_step(chart, "view", lambda: view_chart(spec, context, texts, selection.data, selection.missing), drawn)
     return ChartDef(chart, texts["title"], texts["description"], caption, tuple(spec["resources"]),
-                    texts["unit"], view, selection.data)
+                    texts["unit"], view, selection.data, texts.get("subtitle") or "")

@@ -278,6 +278,7 @@ def _render(chart, texts: dict, cache: pathlib.Path, used: set) -> dict:
     return {
         "id": chart.id,
         "title": chart.title,
+        "subtitle": chart.subtitle,
         "description": chart.description,
         "caption": chart.caption,
         "resources": list(chart.resources),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scripts import integrity
+from scripts import formats, integrity
 from scripts.changes import changelog
 from scripts.problems import PipelineError, Problem
 from scripts.release import SUMS, csv_row_count, dumps, read_descriptor, read_index, released_versions, sha256_of, sums_text, tree_files
@@ -29,6 +29,7 @@ def _version_catalog(releases_dir: Path, entry: dict) -> dict:
         "datapackage": {"url": f"{url}/datapackage.json", "sha256": sha256_of(files["datapackage.json"])},
         "zip": {"url": f"{url}/{zip_name}", "sha256": sha256_of(files[zip_name]), "bytes": len(files[zip_name])},
         "sha256sums": f"{url}/{SUMS}",
+        **formats.catalog_entries(files, url),  # workbook, database, datasette (releases from 1.0.1 on)
         "resources": [
             {"name": r["name"], "title": r.get("title", r["name"]), "path": r["path"],
              "rows": csv_row_count(files[r["path"]]), "sha256": sha256_of(files[r["path"]]),

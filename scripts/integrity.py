@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from scripts.formats import is_derived
 from scripts.policy import SEMVER
 from scripts.problems import PipelineError, Problem
 from scripts.release import INDEX, REGISTER, SUMS, parse_sums, read_index, read_register, released_versions, sha256_of, tree_files
@@ -55,7 +56,8 @@ def _verify_version(releases_dir: Path, entry: dict) -> list[tuple[str, str]]:
 
 
 def _verify_zip(version: str, actual: dict[str, bytes], blamed: set[str] = frozenset()) -> list[tuple[str, str]]:
-    """The zip must hold exactly the release's loose files (except the zip and SHA256SUMS); a
+    """The zip must hold exactly the release's loose files (except the zip, SHA256SUMS and the
+    workbook and database of scripts.formats, which sit beside it); a
     loose file already found edited, added or removed is not blamed on the zip a second time."""
     zips = [p for p in actual if p.endswith(".zip") and "/" not in p]
     if len(zips) != 1:
@@ -68,7 +70,7 @@ def _verify_zip(version: str, actual: dict[str, bytes], blamed: set[str] = froze
             inside = {i.filename.removeprefix(top) if nested else i.filename: zf.read(i) for i in entries}
     except (zipfile.BadZipFile, IndexError, KeyError, ValueError, OSError) as e:
         return [(f"{version}/{zips[0]}", f"not a readable zip ({e})")]
-    loose = {p: b for p, b in actual.items() if p not in (zips[0], SUMS)}
+    loose = {p: b for p, b in actual.items() if p not in (zips[0], SUMS) and not is_derived(p)}
     return [(f"{version}/{zips[0]}", f"its copy of {rel} differs from {version}/{rel}")
             for rel in sorted(set(inside) | set(loose)) if inside.get(rel) != loose.get(rel) and rel not in blamed]
 

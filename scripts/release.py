@@ -11,6 +11,8 @@ released version is frozen in git under releases/<version>/ and never rebuilt:
     releases/<version>/LICENSE.txt        the data licence notice
     releases/<version>/<name>-<version>.zip   all of the above, datapackage.json at the zip's root (deterministic;
                                           1.0.0's zip, frozen before 1.0.1, holds them under <name>-<version>/)
+    releases/<version>/<name>-<version>.xlsx, .sqlite, .datasette.json   the same tables as a workbook and a
+                                          database (scripts.formats; from 1.0.1 on, not in the zip)
     releases/<version>/SHA256SUMS         sha256sum format, sorted paths, every file above incl. the zip
 
 freeze    cut a release of datapackage/ at the version in its descriptor (refuses an existing version,
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts import boundary, cite, load, policy, profiles
+from scripts import boundary, cite, formats, load, policy, profiles
 from scripts.paths import Paths
 from scripts.policy import SEMVER
 from scripts.problems import PipelineError
@@ -270,6 +272,7 @@ def release_files(package_root: Path, version: str, date: str, summary: str) -> 
     files["LICENSE.txt"] = license_text(desc).encode("utf-8")
     # datapackage.json at the zip's root: a zipped data package, as frictionless.Package(zip) reads it
     files[f"{desc['name']}-{version}.zip"] = deterministic_zip(files, "", date)
+    files.update(formats.release_formats(desc, files, date))  # workbook, database: beside the zip, not in it
     files[SUMS] = sums_text(files).encode("ascii")
     return files
 

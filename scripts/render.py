@@ -2,7 +2,7 @@
 
 `site_files` returns every file of the generated docs tree (hand-written pages copied as they
 are, the catalog, one page per resource, the sources, data-quality and changelog pages, the
-charts' SVG and CSV files) and `context` what the macros may read. Nothing here reads a file:
+charts' SVG, CSV and metadata.json files: scripts.chart_api) and `context` what the macros may read. Nothing here reads a file:
 the stages before it hand over the package, the check results, the rendered charts and the
 publication (releases) in memory.
 
@@ -19,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 from markupsafe import Markup
 
-from scripts import cite, escape
+from scripts import chart_api, cite, escape
 from scripts.cite import source_label
+from scripts.formats import downloads as format_downloads
 from scripts.templating import Renderer
 
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
@@ -96,7 +97,7 @@ def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]
             "ref_fields": ", ".join(cite.as_list(fk["reference"]["fields"]))} for fk in resource["schema"].get("foreignKeys", [])]
     body = r.render(
         "dataset.md", resource=resource, facts=facts, csv=csv, zip=zip_, version=version,
-        descriptor_url=latest["datapackage"]["url"], cite_box=cite_box(r, m, resource, m.site_url + page_url),
+        descriptor_url=latest["datapackage"]["url"], formats=format_downloads(latest), cite_box=cite_box(r, m, resource, m.site_url + page_url),
         charts=[{"title": ch["title"], "figure": r.figure(ch, "../../", data_table=False)} for ch in charts],
         preview=preview, data_table=r.table(list(raw.columns), shown, caption=s("dataset.table_caption", title=resource["title"], total=total),
                                           numeric=numeric_fields(resource), search=False),
@@ -121,7 +122,8 @@ def catalog_page(r: Renderer, m: "SiteModel") -> str:
     rows = [{"name": x["name"], "title": x["title"], "rows": len(m.pkg.raw[x["name"]]), "period": x.get("temporalCoverage", "")}
             for x in d["resources"]]
     return (front_matter(str(r.strings["catalog.title"]), str(r.strings["catalog.description"]))
-            + str(r.render("catalog.md", d=d, version=m.latest["version"], licence=licence_label(d), resources=rows)))
+            + str(r.render("catalog.md", d=d, version=m.latest["version"], licence=licence_label(d), resources=rows,
+                              formats=format_downloads(m.latest))))
 
 
 def sources_page(r: Renderer, m: "SiteModel") -> str:
@@ -205,6 +207,7 @@ def site_files(r: Renderer, m: SiteModel, docs: dict[str, bytes]) -> dict[str, b
     by_resource: dict[str, list[dict]] = {}
     for ch in m.charts:
         files.update({f"assets/charts/{name}": data for name, data in ch["files"].items()})
+        files[f"assets/charts/{ch['id']}.metadata.json"] = chart_api.metadata(ch, m.pkg.descriptor, m.pkg.raw, m.sources, m.latest, m.site_url)
         for name in ch["resources"]:
             by_resource.setdefault(name, []).append(ch)
     files["datasets/index.md"] = catalog_page(r, m)

@@ -100,7 +100,7 @@ def test_chart_ids_come_from_the_spec_in_order():
 def test_chart_ids_and_metadata(rendered):
     meta, out, _, _ = rendered
     assert [m["id"] for m in meta] == EXPECTED_IDS
-    keys = {"id", "title", "description", "caption", "resources", "unit", "width", "height", "svg_light", "svg_dark",
+    keys = {"id", "title", "subtitle", "description", "caption", "resources", "unit", "width", "height", "svg_light", "svg_dark",
             "csv", "columns", "rows", "files"}
     for m in meta:
         assert set(m) == keys
