@@ -5,17 +5,27 @@ else the build reads. Every resource must be one CSV file named by a relative `p
 after resolving symlinks, is a regular file inside the package folder; its `schema` and
 `dialect` must be written inline. Refused, each with a problem and without reading anything:
 
-- a URL anywhere a file could be named (`path`, `schema`, `dialect`, a profile), so no request
-  is ever made at build time;
+- a URL anywhere a file could be named (`path`, `schema`, `dialect`, a field, a profile), so no
+  request is ever made at build time; a schema, dialect or field given as a path string (it
+  would be one more file for frictionless to open: write it inline);
 - `$ref` anywhere in the descriptor (a JSON reference frictionless would resolve);
-- an absolute path, `..`, a symlink leading outside the package, a folder, a device, a FIFO;
-- inline `data` (the site and the releases publish files, not descriptor rows).
+- an absolute path, `~`, `..`, a backslash or control character, a symlink leading outside the
+  package, a folder, a device, a FIFO; `datapackage.json` itself must be a regular file inside
+  the package too;
+- anything but one plain UTF-8 CSV read the default way: inline `data`, several files
+  (`extrapaths`), `compression`, `innerpath`, another `format`, `scheme` or `encoding`, or a
+  dialect that changes how the file is split (a delimiter, no header row, …), since the tables
+  are read with pandas exactly as frictionless validated them;
+- a schema the pipeline cannot read: fields that are not objects with a string `name` and
+  `type`, a field listed twice, malformed `primaryKey`, `foreignKeys` or `missingValues`.
 
-Nothing outside the package is opened, so no message can quote it. `release freeze` applies
-the same boundary (scripts/release.py), so nothing outside the package is ever frozen either.
+Nothing outside the package is opened, so no message can quote it; text quoted from inside it
+goes through `excerpt` or `short` (short, control characters escaped). `release freeze`
+applies the same boundary (scripts/release.py), so nothing outside the package is frozen either.
 """
 from __future__ import annotations
 
+import copy
 import re
 import stat
 from pathlib import Path, PurePosixPath
@@ -26,7 +36,15 @@ DESCRIPTOR = "datapackage.json"
 URL = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")  # any scheme: http:, file:, data:, C: …
 PROFILES = {"data-package", "tabular-data-package"}
 RESOURCE_PROFILES = {"data-resource", "tabular-data-resource"}
+UTF8 = {"utf-8", "utf8", "utf-8-sig"}
+NOT_READ = ("data", "extrapaths", "innerpath", "compression")
+# A dialect may only restate how the pipeline reads every CSV; these keys change nothing.
+DIALECT_DEFAULTS = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "header": True, "skipInitialSpace": False}
+DIALECT_FREE = {"lineTerminator", "caseSensitiveHeader", "csvddfVersion"}
 EXCERPT = 60
+MAX_DEPTH = 32  # levels of nesting in a descriptor (this package uses 8)
+CSV_FIX = "Name a CSV file inside the package, relative to datapackage.json (e.g. data/my_table.csv)."
+INLINE_FIX = "Write it out in full inside the resource in datapackage.json."
 
 
 def excerpt(value, limit: int = EXCERPT) -> str:
@@ -42,85 +60,187 @@ def short(value, limit: int = 200) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _refs(node, where: str):
-    """Every `$ref` key in a JSON value, with where it is."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "$ref":
-                yield where
-            yield from _refs(v, f"{where}.{k}")
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _refs(v, f"{where}[{i}]")
+def _walk(node, where: str) -> tuple[list[str], str | None]:
+    """Where the JSON value has a `$ref` key, and where it first nests deeper than MAX_DEPTH
+    (iteratively: a deep value cannot exhaust the stack here, as it would later on)."""
+    refs, deep, stack = [], None, [(node, where, 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            deep = deep or where
+            continue
+        if isinstance(node, dict):
+            if "$ref" in node:
+                refs.append(where)
+            stack += [(v, f"{where}.{k}", depth + 1) for k, v in reversed(list(node.items()))]
+        elif isinstance(node, list):
+            stack += [(v, f"{where}[{i}]", depth + 1) for i, v in reversed(list(enumerate(node)))]
+    return refs, deep
+
+
+def _names(value) -> list | None:
+    """A primaryKey or foreign-key `fields` as a list of names (None if it is neither a name
+    nor a list of names)."""
+    names = [value] if isinstance(value, str) else value
+    return names if isinstance(names, list) and names and all(isinstance(n, str) for n in names) else None
+
+
+def _schema_problems(where: str, at: str, schema: dict) -> list[Problem]:
+    fix = "Give every field a JSON object with a string \"name\" and \"type\", inline in datapackage.json."
+    fields = schema.get("fields")
+    if not isinstance(fields, list):
+        return [Problem(DESCRIPTOR, f"{where}: its schema has no list of fields.", "List the file's columns under schema.fields.", field=f"{at}.fields")]
+    problems, seen = [], set()
+    for j, f in enumerate(fields):
+        if not isinstance(f, dict):
+            what = "a URL" if isinstance(f, str) and URL.match(f) else excerpt(f)
+            problems.append(Problem(DESCRIPTOR, f"{where}: field {j + 1} is {what}, not written inline; the build reads no other file or URL.", fix, field=f"{at}.fields[{j}]"))
+        elif not (isinstance(f.get("name"), str) and f["name"]) or not isinstance(f.get("type"), str):
+            problems.append(Problem(DESCRIPTOR, f"{where}: field {j + 1} has no string 'name' and 'type'.", fix, field=f"{at}.fields[{j}]"))
+        elif f["name"] in seen:
+            problems.append(Problem(DESCRIPTOR, f"{where}: field {short(f['name'], 60)!r} is listed twice.", "List each column once.", field=f"{at}.fields[{j}]"))
+        else:
+            seen.add(f["name"])
+    mv = schema.get("missingValues", [""])
+    if not (isinstance(mv, list) and all(isinstance(v, str) for v in mv)):
+        problems.append(Problem(DESCRIPTOR, f"{where}: missingValues is not a list of strings.", 'Write it as a list, e.g. [""].', field=f"{at}.missingValues"))
+    if schema.get("primaryKey", []) != [] and _names(schema["primaryKey"]) is None:
+        problems.append(Problem(DESCRIPTOR, f"{where}: primaryKey is not a field name or a list of field names.", 'Write it as a list, e.g. ["region_code"].', field=f"{at}.primaryKey"))
+    fks = schema.get("foreignKeys", [])
+    fk_fix = 'Write each as {"fields": ["a"], "reference": {"resource": "other", "fields": ["b"]}}.'
+    if not isinstance(fks, list):
+        return problems + [Problem(DESCRIPTOR, f"{where}: foreignKeys is not a list.", fk_fix, field=f"{at}.foreignKeys")]
+    for k, fk in enumerate(fks):
+        ref = fk.get("reference") if isinstance(fk, dict) else None
+        if not (isinstance(ref, dict) and _names(fk.get("fields")) and _names(ref.get("fields"))
+                and isinstance(ref.get("resource", ""), str)):
+            problems.append(Problem(DESCRIPTOR, f"{where}: foreign key {k + 1} does not name its fields and the referenced resource and fields.",
+                                    fk_fix, field=f"{at}.foreignKeys[{k}]"))
+    return problems
+
+
+def _dialect_problems(where: str, at: str, dialect: dict) -> list[Problem]:
+    odd = {k: v for k, v in dialect.items() if k not in DIALECT_FREE and DIALECT_DEFAULTS.get(k, object()) != v}
+    if not odd:
+        return []
+    return [Problem(DESCRIPTOR, f"{where}: its dialect sets {short(', '.join(f'{k}={v!r}' for k, v in odd.items()), 120)}; "
+                    "the pipeline reads every CSV comma-separated, with double quotes and a header row.",
+                    "Save the file in that form (a spreadsheet's 'CSV UTF-8' is) and remove the dialect.", field=f"{at}.dialect")]
+
+
+def _resource_problems(i: int, res: dict) -> list[Problem]:
+    at = f"resources[{i}]"
+    name = res.get("name")
+    if not (isinstance(name, str) and name):
+        return [Problem(DESCRIPTOR, f"resource {i + 1} has no name (a non-empty string).", "Give the resource a \"name\" (lowercase letters, digits, '-' and '_').", field=f"{at}.name")]
+    where = f"resource '{short(name, 60)}'"
+    problems = []
+    for key in ("schema", "dialect"):
+        value = res.get(key)
+        if key in res and not isinstance(value, dict):
+            problems.append(Problem(DESCRIPTOR, f"{where}: its {key} is {excerpt(value)}, not an object written inline; the build reads no other file or URL.",
+                                    INLINE_FIX, field=f"{at}.{key}"))
+    if isinstance(res.get("schema"), dict):
+        problems += _schema_problems(where, f"{at}.schema", res["schema"])
+    elif "schema" not in res:
+        problems.append(Problem(DESCRIPTOR, f"{where} has no schema.", "Describe the file's columns under \"schema\": {\"fields\": [...]}.", field=f"{at}.schema"))
+    if isinstance(res.get("dialect"), dict):
+        problems += _dialect_problems(where, at, res["dialect"])
+    for key in NOT_READ:
+        if key in res:
+            problems.append(Problem(DESCRIPTOR, f"{where} has '{key}'; the pipeline reads one plain CSV file per resource, named by 'path'.",
+                                    "Put the rows in one uncompressed CSV file under data/ and name it in 'path' alone.", field=f"{at}.{key}"))
+    for key, allowed, fix in (("profile", RESOURCE_PROFILES, "Set the profile to 'tabular-data-resource', or remove it."),
+                              ("scheme", {"file"}, "Remove 'scheme': only files inside the package are read."),
+                              ("format", {"csv"}, "Save the table as CSV and set 'format' to 'csv' (or remove it)."),
+                              ("encoding", UTF8, "Save the file as UTF-8 and set 'encoding' to 'utf-8' (or remove it).")):
+        value = res.get(key)
+        if value is not None and not (isinstance(value, str) and value.lower() in allowed):
+            problems.append(Problem(DESCRIPTOR, f"{where}: {key} {excerpt(value)} is not one the build reads ({', '.join(sorted(allowed))}).", fix, field=f"{at}.{key}"))
+    return problems
 
 
 def descriptor_problems(descriptor: dict) -> list[Problem]:
     """What the descriptor names that the build must not follow (no file is touched)."""
-    problems = [Problem(DESCRIPTOR, f"a JSON reference ($ref) at {where}: the build does not follow references.",
-                        "Write the schema (or field) out in full inside datapackage.json.")
-                for where in _refs(descriptor, "descriptor")]
-    for key, allowed in (("profile", PROFILES), ("$schema", set())):
+    refs, deep = _walk(descriptor, "descriptor")
+    if deep:
+        return [Problem(DESCRIPTOR, f"the descriptor nests deeper than {MAX_DEPTH} levels (at {short(deep, 80)}).",
+                        "Nest objects and lists only as the Data Package specification does.")]
+    problems = [Problem(DESCRIPTOR, f"a JSON reference ($ref) at {short(where, 120)}: the build does not follow references.",
+                        "Write the schema (or field) out in full inside datapackage.json.") for where in refs]
+    for key, allowed in (("profile", PROFILES), ("profiles", set()), ("$schema", set())):
         value = descriptor.get(key)
-        if value is not None and value not in allowed:
+        if value is not None and not (isinstance(value, str) and value in allowed):
             problems.append(Problem(DESCRIPTOR, f"the package's '{key}' is {excerpt(value)}; only {sorted(allowed) or 'none'} is read without a request.",
                                     f"Set '{key}' to 'tabular-data-package', or remove it." if allowed else f"Remove '{key}'."))
     for i, res in enumerate(descriptor.get("resources", [])):
-        if not isinstance(res, dict):
-            problems.append(Problem(DESCRIPTOR, f"resources[{i}] is not an object.", "Make every resource a JSON object."))
-            continue
-        name = res.get("name", f"resources[{i}]")
-        for key in ("schema", "dialect"):
-            value = res.get(key)
-            if value is not None and not isinstance(value, dict):
-                problems.append(Problem(DESCRIPTOR, f"resource '{name}': its {key} is {excerpt(value)}, not written inline; the build reads no other file or URL.",
-                                        f"Write the {key} inside the resource in datapackage.json."))
-        if "data" in res:
-            problems.append(Problem(DESCRIPTOR, f"resource '{name}' has inline data; the package publishes CSV files.",
-                                    "Move the rows to a CSV file under data/ and name it in 'path'."))
-        profile = res.get("profile")
-        if profile is not None and profile not in RESOURCE_PROFILES:
-            problems.append(Problem(DESCRIPTOR, f"resource '{name}': profile {excerpt(profile)} is not one the build reads without a request.",
-                                    "Set the profile to 'tabular-data-resource', or remove it."))
-        for key in ("scheme",):
-            if res.get(key) not in (None, "file"):
-                problems.append(Problem(DESCRIPTOR, f"resource '{name}': {key} {excerpt(res[key])}; only local files are read.", f"Remove '{key}'."))
+        if isinstance(res, dict):
+            problems += _resource_problems(i, res)
+        else:
+            problems.append(Problem(DESCRIPTOR, f"resources[{i}] is {'a path or URL' if isinstance(res, str) else 'not an object'}; the build reads resources written inline.",
+                                    "Make every resource a JSON object inside datapackage.json.", field=f"resources[{i}]"))
     return problems
 
 
-def resource_file(root: Path, res: dict) -> tuple[Path | None, Problem | None]:
-    """The resource's file, if its `path` passes the boundary; else the problem. Only the
-    file's metadata is looked at (lstat/stat), never its content."""
-    name, rel = res.get("name"), res.get("path")
-    where = f"resource '{name}'"
-    fix = "Name a CSV file inside the package, relative to datapackage.json (e.g. data/my_table.csv)."
+def safe_file(root: Path, rel, where: str, at: str, suffix: str = ".csv") -> tuple[Path | None, Problem | None]:
+    """The file `rel` names inside the package folder `root`, if it passes the boundary; else the
+    problem. Only the file's metadata is looked at (stat), never its content."""
     if not isinstance(rel, str) or not rel.strip():
-        return None, Problem(DESCRIPTOR, f"{where} has no path (or more than one file).", "Give the resource one 'path' to its CSV file under data/.")
+        return None, Problem(DESCRIPTOR, f"{where} has no path (or more than one file).", "Give the resource one 'path' to its CSV file under data/.", field=at)
+    shown = excerpt(rel)
     if URL.match(rel):
-        return None, Problem(DESCRIPTOR, f"{where}: path {excerpt(rel)} is a URL; the build reads only files inside the package.", fix)
-    pure = PurePosixPath(rel.replace("\\", "/"))
+        return None, Problem(DESCRIPTOR, f"{where}: path {shown} is a URL; the build reads only files inside the package.", CSV_FIX, field=at)
+    if any(not c.isprintable() for c in rel) or "\\" in rel:
+        return None, Problem(DESCRIPTOR, f"{where}: path {shown} has a control character or a backslash.", CSV_FIX + " Separate folders with '/'.", field=at)
+    pure = PurePosixPath(rel)
     if pure.is_absolute() or ".." in pure.parts or rel.startswith("~"):
-        return None, Problem(DESCRIPTOR, f"{where}: path {excerpt(rel)} leads outside the package.", fix)
+        return None, Problem(DESCRIPTOR, f"{where}: path {shown} leads outside the package.", CSV_FIX, field=at)
+    if pure.as_posix() != rel or not rel.lower().endswith(suffix):
+        return None, Problem(DESCRIPTOR, f"{where}: path {shown} is not a plain relative path to a {suffix} file.",
+                             f"Write it as folder/name{suffix}, e.g. data/my_table{suffix}.", field=at)
     base = root.resolve()
-    candidate = base / pure
     try:
-        resolved = candidate.resolve(strict=True)
-    except (OSError, RuntimeError):  # missing, a symlink loop, unreadable
-        return None, Problem(rel, f"the file named by {where} does not exist.", "Add the CSV file, or correct the resource's 'path' in datapackage.json.")
-    if resolved != base and base not in resolved.parents:
-        return None, Problem(DESCRIPTOR, f"{where}: path {excerpt(rel)} is a link to a file outside the package.", "Put the file itself inside the package (not a symlink to elsewhere).")
+        resolved = (base / pure).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):  # missing, a symlink loop, unreadable
+        return None, Problem(rel, f"the file named by {where} does not exist.", "Add the file, or correct the 'path' in datapackage.json.")
+    if base not in resolved.parents:
+        return None, Problem(DESCRIPTOR, f"{where}: path {shown} is a link to a file outside the package.", "Put the file itself inside the package (not a symlink to elsewhere).", field=at)
     try:
         mode = resolved.stat().st_mode
     except OSError:
         return None, Problem(rel, f"the file named by {where} cannot be read.", "Check the file's permissions.")
     if not stat.S_ISREG(mode):
-        return None, Problem(DESCRIPTOR, f"{where}: path {excerpt(rel)} is not a regular file.", fix)
+        return None, Problem(DESCRIPTOR, f"{where}: path {shown} is not a regular file.", CSV_FIX, field=at)
     return resolved, None
 
 
+def resource_file(root: Path, res: dict, i: int = 0) -> tuple[Path | None, Problem | None]:
+    """The resource's file, if its `path` passes the boundary; else the problem."""
+    return safe_file(root, res.get("path"), f"resource '{short(res.get('name'), 60)}'", f"resources[{i}].path")
+
+
+def descriptor_file(root: Path) -> Problem | None:
+    """datapackage.json itself must be a regular file inside the package (not a link out)."""
+    return safe_file(Path(root), DESCRIPTOR, "the descriptor", "", suffix=".json")[1]
+
+
 def package_problems(root: Path, descriptor: dict) -> list[Problem]:
-    """The whole boundary: the descriptor's references, then every resource's file."""
+    """The whole boundary: the descriptor's references and shape, then every resource's file."""
     problems = descriptor_problems(descriptor)
-    for res in descriptor.get("resources", []):
+    for i, res in enumerate(descriptor.get("resources", [])):
         if isinstance(res, dict):
-            problems += [p for p in [resource_file(root, res)[1]] if p]
+            problems += [p for p in [resource_file(root, res, i)[1]] if p]
     return problems
+
+
+def normalised(descriptor: dict) -> dict:
+    """A copy of an admitted descriptor in the one shape the stages read: primaryKey and every
+    foreign key's fields as lists (the spec also allows a single name)."""
+    out = copy.deepcopy(descriptor)
+    for res in out["resources"]:
+        schema = res["schema"]
+        if schema.get("primaryKey"):
+            schema["primaryKey"] = _names(schema["primaryKey"])
+        for fk in schema.get("foreignKeys", []):
+            fk["fields"], fk["reference"]["fields"] = _names(fk["fields"]), _names(fk["reference"]["fields"])
+    return out

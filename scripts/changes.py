@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.release import _safe_rel, csv_header, csv_rows, read_descriptor, read_index, released_versions
+from scripts.release import csv_header, csv_rows, read_descriptor, read_index, released_versions, resource_bytes
+
 
 def _table(root: Path, res: dict) -> tuple[list[str], list[dict[str, str]]]:
-    data = (Path(root) / _safe_rel(res["path"])).read_bytes()
+    data = resource_bytes(root, res)
     return csv_header(data), csv_rows(data)
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import yaml
 
+from scripts import boundary
 from scripts.check_rules import KINDS, RULES_FILE, SHAPES, Needs, Rule, dec, parse_expression, round_like, round_to
 from scripts.load import Package
 from scripts.paths import CODE
@@ -89,6 +90,9 @@ def load_known(package_root: Path) -> dict:
     path, shown = Path(package_root) / KNOWN_FILE, f"datapackage/{KNOWN_FILE}"
     if not path.exists():
         return {}
+    _, outside = boundary.safe_file(Path(package_root), KNOWN_FILE, "the known discrepancies", "", suffix=".yaml")
+    if outside:  # a link out of the package, a folder, a FIFO: never read (the build's input boundary)
+        raise PipelineError(STAGE, [Problem(shown, outside.message, outside.fix)])
     data, node = read_yaml(path, shown)
     data = data or {}
     fix = "Each discrepancy is a mapping with a 'key' (as the build prints it) and an 'explanation'; 'notes' is a list."

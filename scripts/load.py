@@ -1,9 +1,12 @@
 """Stage 1: read the descriptor, validate the package with frictionless, return typed tables.
 
-Validation is one `frictionless.validate` pass over the package (the descriptor, schema types,
-constraints, primary keys), plus the few faults frictionless reports poorly (invalid JSON, a
-missing file, a non-UTF-8 file, a header that does not match the schema), which are caught
-first with messages that say what to do. The tables are then read once with pandas.
+First the input boundary (scripts/boundary.py): every file the descriptor names must be a
+regular file inside the package, and nothing may send frictionless to a URL, a `$ref` or another
+file; nothing else is read until it passes. Validation is then one `frictionless.validate` pass
+over the package (the descriptor, schema types, constraints, primary keys), plus the faults
+frictionless reports poorly or not at all (invalid JSON, a missing file, a non-UTF-8 file, a
+header that does not match the schema, a blank row between data rows, a number no float holds:
+scripts/cells.py), with messages that say what to do. The tables are then read once with pandas.
 
 Foreign keys are checked here, on the typed tables, not by frictionless: frictionless copies and
 re-reads the referenced resource for every resource that points at it (every resource points at
@@ -26,10 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import frictionless
-import numpy as np
 import pandas as pd
 
-from scripts.boundary import excerpt, package_problems, short
+from scripts import boundary
+from scripts.boundary import excerpt, short
+from scripts.cells import (SNAN, header_detail, signaling_nans, blank_rows, merged, number_problems, typed,
+                           without_trailing_blank)
 from scripts.problems import PipelineError, Problem
 
 STAGE = "Validation"
@@ -71,18 +76,27 @@ class Package:
         return next(r for r in self.descriptor["resources"] if r["name"] == name)
 
 
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def read_descriptor(path: Path) -> dict:
     name = path.name
     if not path.exists():
         raise PipelineError(STAGE, [Problem(str(path), "the descriptor does not exist.", "Run from the repository root, or restore datapackage/datapackage.json.")])
+    outside = boundary.descriptor_file(path.parent)  # a link out of the package, a folder, a FIFO: never read
+    if outside:
+        raise PipelineError(STAGE, [outside])
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise PipelineError(STAGE, [Problem(name, f"not UTF-8 (byte {e.start}).", "Save the descriptor as UTF-8.")]) from None
     try:
-        descriptor = json.loads(text)
+        descriptor = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as e:
         raise PipelineError(STAGE, [Problem(name, f"not valid JSON: {e.msg} (column {e.colno}).", "Fix the JSON syntax at this line (a missing comma, quote or bracket is the usual cause).", line=e.lineno)]) from None
+    except (ValueError, RecursionError) as e:  # NaN/Infinity, an integer of > 4,300 digits, nesting too deep
+        raise PipelineError(STAGE, [Problem(name, f"not valid JSON for a descriptor: {short(e, 100)}.", "Write numbers as plain finite numbers, and nest objects and lists only as the Data Package specification does.")]) from None
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
         raise PipelineError(STAGE, [Problem(name, "not a Data Package: it has no 'resources' list.", "Restore the descriptor's 'resources' array.")])
     return descriptor
@@ -95,29 +109,10 @@ def _csv_path(root: Path, resource: dict) -> Path:
     return root / resource["path"]
 
 
-def _header_detail(header: list[str], expected: list[str]) -> str:
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
-    parts = [dupes and f"duplicated {dupes}", missing and f"missing {missing}", extra and f"unexpected {extra}"]
-    if not any(parts):
-        parts = [f"{len(header)} columns where the schema has {len(expected)}" if len(header) != len(expected) else "columns in a different order"]
-    return short("; ".join(str(x) for x in parts if x))
-
-
-def _trailing_blank(text: str) -> int:
-    """How many blank lines (empty, or only commas and spaces) end the file."""
-    lines = text.splitlines()
-    n = 0
-    while lines and not lines[-1].replace(",", "").strip():
-        lines.pop()
-        n += 1
-    return n
-
-
 def precheck_files(root: Path, descriptor: dict) -> list[Problem]:
-    """Faults to catch before frictionless: encoding, header, blank lines at the end. The
-    boundary (scripts/boundary.py) has already refused every path outside the package."""
+    """Faults to catch before frictionless: encoding, header, blank rows between data rows
+    (blank rows at the end, as spreadsheets may save them, are ignored). The boundary
+    (scripts/boundary.py) has already refused every path outside the package."""
     problems = []
     for res in descriptor["resources"]:
         rel = res["path"]
@@ -140,13 +135,13 @@ def precheck_files(root: Path, descriptor: dict) -> list[Problem]:
         if not expected:
             problems.append(Problem(rel, "its schema in datapackage.json lists no fields.", "List the file's columns under schema.fields in datapackage.json.", line=1))
         elif header != expected:
-            problems.append(Problem(rel, f"the header does not match the schema ({_header_detail(header, expected)}).",
+            problems.append(Problem(rel, f"the header does not match the schema ({header_detail(header, expected)}).",
                                     f"Make the header row exactly: {short(','.join(map(str, expected)), 400)}", line=1))
-        blank = _trailing_blank(text)
-        if blank:
-            first = len(text.splitlines()) - blank + 1
-            problems.append(Problem(rel, f"the file ends with {blank} blank line{'s' if blank > 1 else ''} (from line {first}).",
-                                    "Delete the empty line(s) at the end of the file.", line=first))
+        problems += [Problem(rel, "blank row between data rows (every cell is empty).",
+                             "Delete the blank row, or fill in its cells; blank rows are ignored only at the end of the file.", line=n)
+                     for n in blank_rows(text, set(res["schema"].get("missingValues", [""])))[0]]
+        if header == expected and SNAN.search(text):
+            problems += signaling_nans(rel, res, text)
     return problems
 
 
@@ -178,10 +173,11 @@ def frictionless_problems(root: Path, descriptor: dict, meanwhile=None) -> list[
     then, and used only if no part finds a problem."""
     stripped = without_foreign_keys(descriptor)
     resources = stripped["resources"]
-    for res in resources:  # a spreadsheet's "CSV UTF-8": the BOM is not part of the first name
-        with open(_csv_path(root, res), "rb") as f:
-            if f.read(3) == BOM:
-                res["encoding"] = "utf-8-sig"
+    for res in resources:  # read as the pipeline reads it: UTF-8 CSV, blank rows at the end ignored
+        with open(_csv_path(root, res), "rb") as f:  # a spreadsheet's "CSV UTF-8": the BOM is not part of the first name
+            res["encoding"] = "utf-8-sig" if f.read(3) == BOM else "utf-8"
+        res["format"] = "csv"
+        res["dialect"] = {**res.get("dialect", {}), "skipBlankRows": True}  # between data rows they were refused first
     parts = min(os.cpu_count() or 1, len(resources) // (PARALLEL_FROM // 2) or 1)
     meanwhile = meanwhile or (lambda: None)
     if parts == 1:
@@ -208,7 +204,14 @@ def frictionless_problems(root: Path, descriptor: dict, meanwhile=None) -> list[
 
 def _validate_part(root: str, descriptor: dict) -> list[Problem]:
     types = _field_types(descriptor)
-    report = frictionless.validate(descriptor, type="package", basepath=root)
+    try:
+        report = frictionless.validate(descriptor, type="package", basepath=root)
+    except Exception as exc:  # noqa: BLE001 - frictionless failing on an input it did not foresee
+        if len(descriptor["resources"]) > 1:  # find the file: validate each resource alone
+            return [p for res in descriptor["resources"] for p in _validate_part(root, {**descriptor, "resources": [res]})]
+        return [Problem(descriptor["resources"][0]["path"] if descriptor["resources"] else "datapackage.json",
+                        f"frictionless failed while validating this file ({type(exc).__name__}: {short(exc, 100)}).",
+                        "Look for an odd value in the file (a cell that is not what its field expects) and correct it.")]
     problems = []
     for err in report.errors:
         d = err.to_descriptor()
@@ -269,40 +272,6 @@ def foreign_key_problems(descriptor: dict, tables: dict[str, pd.DataFrame]) -> l
     return problems
 
 
-def typed(raw: pd.DataFrame, schema: dict) -> pd.DataFrame:
-    """Cast the raw string table to the schema's types; '' becomes NA."""
-    out = {}
-    for f in schema["fields"]:
-        col = raw[f["name"]].replace("", pd.NA)
-        if f["type"] == "number":
-            out[f["name"]] = pd.to_numeric(col).astype("float64")
-        elif f["type"] in ("integer", "year"):
-            out[f["name"]] = pd.to_numeric(col).astype("Int64")
-        else:
-            out[f["name"]] = col.astype("object")
-    return pd.DataFrame(out)
-
-
-def value_problems(rel: str, res: dict, raw: pd.DataFrame) -> list[Problem]:
-    """Numbers frictionless accepts but the site cannot publish: NaN, ±Infinity, and values
-    that overflow (1e309 in a number, more than 19 digits in an integer)."""
-    missing = set(res["schema"].get("missingValues", [""]))
-    problems = []
-    for f in res["schema"].get("fields", []):
-        kind = f.get("type")
-        if kind not in ("number", "integer") or f.get("name") not in raw:
-            continue
-        col = raw[f["name"]]
-        present = ~col.isin(missing)
-        nums = pd.to_numeric(col.where(present).str.strip(), errors="coerce").astype("float64")
-        bad = present & (nums.isna() | ~np.isfinite(nums) | ((nums.abs() >= 2**63) if kind == "integer" else False))
-        for i in bad[bad].index[:20]:
-            problems.append(Problem(rel, f"{excerpt(col[i])} is not a finite {kind} the site can publish.",
-                                    "Write the number as printed in the source, or leave the cell empty if the source prints none.",
-                                    line=int(i) + 2, field=f["name"]))
-    return problems
-
-
 def file_digests(root: Path, descriptor: dict) -> dict[str, str]:
     """SHA-256 of the descriptor and of every resource's file (what a change is measured by)."""
     paths = ["datapackage.json"] + [r["path"] for r in descriptor["resources"]]
@@ -316,7 +285,11 @@ def load_package(root: Path, previous: Package | None = None) -> Package:
     root = Path(root)
     descriptor_path = root / "datapackage.json"
     descriptor = read_descriptor(descriptor_path)
-    problems = package_problems(root, descriptor) or precheck_files(root, descriptor)
+    problems = boundary.package_problems(root, descriptor)
+    if problems:
+        raise PipelineError(STAGE, problems)
+    descriptor = boundary.normalised(descriptor)
+    problems = precheck_files(root, descriptor)
     if problems:
         raise PipelineError(STAGE, problems)
     digests = file_digests(root, descriptor)
@@ -324,7 +297,7 @@ def load_package(root: Path, previous: Package | None = None) -> Package:
     if previous is not None and previous.root == root and previous.digests.get("datapackage.json") == digests["datapackage.json"]:
         same = {r["name"] for r in descriptor["resources"] if previous.digests.get(r["path"]) == digests[r["path"]]}
     changed = {**descriptor, "resources": [r for r in descriptor["resources"] if r["name"] not in same]}
-    raw, tables, unreadable, nonfinite = {}, {}, [], []
+    raw, tables, unreadable, numbers = {}, {}, [], []
 
     def read_tables() -> None:
         """Read and type every table (reusing unchanged ones). It runs while validation finishes,
@@ -335,19 +308,18 @@ def load_package(root: Path, previous: Package | None = None) -> Package:
                 raw[name], tables[name] = previous.raw[name], previous.tables[name]
                 continue
             try:
-                raw[name] = pd.read_csv(_csv_path(root, res), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-                odd = value_problems(res["path"], res, raw[name])
-                if odd:
-                    nonfinite.extend(odd)
-                    continue
+                frame = pd.read_csv(_csv_path(root, res), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+                raw[name] = without_trailing_blank(frame, res["schema"].get("missingValues", [""]))
+                numbers.extend(number_problems(res["path"], res, raw[name]))
                 tables[name] = typed(raw[name], res["schema"])
             except Exception as exc:  # noqa: BLE001 - reported below unless validation explains it
                 unreadable.append(Problem(res.get("path", name), f"cannot be read as its schema says: {type(exc).__name__}.",
                                           "Correct the file so it matches the schema in datapackage.json."))
 
     problems = frictionless_problems(root, changed, read_tables) if changed["resources"] else read_tables() or []
-    if problems or nonfinite or unreadable:
-        raise PipelineError(STAGE, problems or nonfinite or unreadable)
+    problems = merged(problems, numbers, descriptor)
+    if problems or unreadable:
+        raise PipelineError(STAGE, problems or unreadable)
     problems = foreign_key_problems(descriptor, tables)
     if problems:
         raise PipelineError(STAGE, problems)

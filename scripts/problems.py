@@ -42,9 +42,9 @@ class PipelineError(Exception):
 
 
 # The stage a module belongs to (named as the stages name themselves in their reports).
-_STAGES = {"load": "Validation", "check": "Checks", "check_rules": "Checks", "charts": "Charts", "chart_data": "Charts",
-           "chart_text": "Charts", "chart_views": "Charts", "chart_spec": "Charts", "downloads": "Downloads",
-           "release": "Downloads", "changes": "Downloads", "render": "Render", "templating": "Render", "cite": "Render",
+_STAGES = {"load": "Validation", "boundary": "Validation", "cells": "Validation", "check": "Checks", "check_rules": "Checks",
+           "charts": "Charts", "chart_data": "Charts", "chart_text": "Charts", "chart_views": "Charts", "chart_spec": "Charts",
+           "downloads": "Downloads", "release": "Downloads", "changes": "Downloads", "render": "Render", "templating": "Render", "cite": "Render",
            "lookup": "Render", "site_config": "Config", "zensical_build": "Zensical"}
 
 

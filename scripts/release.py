@@ -92,7 +92,9 @@ def dumps(obj) -> str:
 
 
 def csv_rows(data: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    """The data rows, without blank ones (the build ignores blank rows that end a file and
+    refuses any others, so only those can be here)."""
+    return [r for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")) if any(r.values())]
 
 
 def csv_row_count(data: bytes) -> int:
@@ -110,24 +112,25 @@ def read_descriptor(root: Path) -> dict:
     return load.read_descriptor(Path(root) / "datapackage.json")
 
 
-def _safe_rel(path: str) -> str:
-    p = Path(path)
-    if p.is_absolute() or ".." in p.parts or "://" in path:
-        raise ValueError(f"resource path {path!r} must be a relative path inside the package")
-    return p.as_posix()
+def resource_bytes(root: Path, res: dict) -> bytes:
+    """A resource's file, read only if its path passes the build's input boundary."""
+    path, problem = boundary.resource_file(Path(root), res)
+    if problem:
+        raise PipelineError("Release", [problem])
+    return path.read_bytes()
 
 
 def package_files(root: Path) -> dict[str, bytes]:
-    """The released content of a package directory: the descriptor and every resource's file."""
+    """The released content of a package directory: the descriptor and every resource's file,
+    through the build's input boundary (scripts/boundary.py): nothing from outside the package."""
     root = Path(root)
     desc = read_descriptor(root)
-    problems = boundary.package_problems(root, desc)  # the build's input boundary: nothing from outside
+    problems = boundary.package_problems(root, desc)
     if problems:
         raise PipelineError("Release", problems)
     files = {"datapackage.json": (root / "datapackage.json").read_bytes()}
     for res in desc["resources"]:
-        rel = _safe_rel(res["path"])
-        files[rel] = (root / rel).read_bytes()
+        files[res["path"]] = resource_bytes(root, res)
     return files
 
 
@@ -397,15 +400,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(problems)} problem(s)." if problems else f"All releases verified: {', '.join(released_versions(args.releases)) or 'none'}.")
         return 1 if problems else 0
     if args.command == "status":
-        msg = unreleased_change(args.package, args.releases)
+        try:
+            msg = unreleased_change(args.package, args.releases)
+        except PipelineError as e:  # e.g. a resource the input boundary refuses
+            print(e.report(), file=sys.stderr)
+            return 1
         print(msg or "datapackage/ matches its release, or is a new version in progress.")
         return 1 if msg else 0
     if not args.summary:
         parser.error("freeze needs --summary \"one line saying what this release is\"")
-    version = read_descriptor(args.package)["version"]
     date = args.date or dt.date.today().isoformat()
     try:
-        _validate(args.package)
+        _validate(args.package)  # the load stage's boundary and validation, the policy, the checks
+        version = read_descriptor(args.package)["version"]
         folder = freeze(args.package, args.releases, version, date, args.summary)
     except PipelineError as e:
         print(e.report(), file=sys.stderr)

@@ -15,8 +15,8 @@ from scripts.render import NAV_DATASETS_MAX, dataset_nav
 from scripts.templating import Renderer
 
 SCRIPTS = ROOT / "scripts"
-STAGES = {"load", "check", "check_rules", "charts", "chart_data", "chart_text", "chart_views", "chart_spec",
-          "downloads", "release", "changes", "render", "build", "cite", "site_config", "policy", "integrity", "profiles"}  # live.py: the serve trigger
+STAGES = {"load", "boundary", "cells", "check", "check_rules", "charts", "chart_data", "chart_text", "chart_views", "chart_spec",
+          "downloads", "release", "changes", "render", "build", "cite", "site_config", "policy", "integrity", "profiles", "formats", "chart_api"}  # live.py: the serve trigger
 
 
 def imports_of(path: Path) -> set[str]:
