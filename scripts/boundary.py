@@ -30,6 +30,8 @@ import re
 import stat
 from pathlib import Path, PurePosixPath
 
+import yaml
+
 from scripts.problems import Problem
 
 DESCRIPTOR = "datapackage.json"
@@ -60,15 +62,24 @@ def short(value, limit: int = 200) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
+NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,)")  # (a+)+, (x*)*, (a+){2,}: backtracking blow-up
+
+
 def _walk(node, where: str) -> tuple[list[str], str | None]:
-    """Where the JSON value has a `$ref` key, and where it first nests deeper than MAX_DEPTH
-    (iteratively: a deep value cannot exhaust the stack here, as it would later on)."""
+    """Where the JSON value has a `$ref` key (or a string with a control character no XML can
+    hold: reported as a ref-like fault, see descriptor_problems), and where it first nests
+    deeper than MAX_DEPTH (iteratively: a deep value cannot exhaust the stack here)."""
     refs, deep, stack = [], None, [(node, where, 0)]
     while stack:
         node, where, depth = stack.pop()
         if depth > MAX_DEPTH:
             deep = deep or where
             continue
+        if isinstance(node, str) and CONTROL.search(node):
+            refs.append(("control", where))
+        if isinstance(node, str) and where.endswith(".constraints.pattern") and NESTED_QUANTIFIER.search(node):
+            refs.append(("pattern", where))
         if isinstance(node, dict):
             if "$ref" in node:
                 refs.append(where)
@@ -167,7 +178,13 @@ def descriptor_problems(descriptor: dict) -> list[Problem]:
         return [Problem(DESCRIPTOR, f"the descriptor nests deeper than {MAX_DEPTH} levels (at {short(deep, 80)}).",
                         "Nest objects and lists only as the Data Package specification does.")]
     problems = [Problem(DESCRIPTOR, f"a JSON reference ($ref) at {short(where, 120)}: the build does not follow references.",
-                        "Write the schema (or field) out in full inside datapackage.json.") for where in refs]
+                        "Write the schema (or field) out in full inside datapackage.json.") for where in refs if isinstance(where, str)]
+    problems += [Problem(DESCRIPTOR, f"a control character (invisible; no page or XML file can hold it) in {short(where, 120)}.",
+                         "Delete the invisible character from that value in datapackage.json.")
+                 for kind, where in (r for r in refs if isinstance(r, tuple)) if kind == "control"]
+    problems += [Problem(DESCRIPTOR, f"the pattern at {short(where, 120)} nests repetitions, e.g. (a+)+: matching it can take longer than the age of the universe.",
+                         "Write the pattern without a repeated group that itself repeats (e.g. a+ instead of (a+)+).")
+                 for kind, where in (r for r in refs if isinstance(r, tuple)) if kind == "pattern"]
     for key, allowed in (("profile", PROFILES), ("profiles", set()), ("$schema", set())):
         value = descriptor.get(key)
         if value is not None and not (isinstance(value, str) and value in allowed):
@@ -244,3 +261,23 @@ def normalised(descriptor: dict) -> dict:
         for fk in schema.get("foreignKeys", []):
             fk["fields"], fk["reference"]["fields"] = _names(fk["fields"]), _names(fk["reference"]["fields"])
     return out
+
+
+class YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases (*name): an alias can make a few lines expand into
+    billions of items when a page prints them ("billion laughs"); our YAML files never need one."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "an alias (*name) is not allowed here; write the value out", mark)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str):
+    """A YAML document through YamlLoader; yaml.YAMLError (with its mark) on a fault, and a
+    nesting too deep for Python as a YAMLError too."""
+    try:
+        return yaml.load(text, Loader=YamlLoader)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None

@@ -132,6 +132,14 @@ def source_date_epoch(root: Path) -> str:
         return "0"
 
 
+def _remove(path: Path) -> None:
+    """Remove a folder, a file or a link, if there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
 def replace_atomically(build_into, site_dir: Path, tmp: Path) -> None:
     """Build into tmp with `build_into(tmp)`; replace site_dir only if that succeeded."""
     shutil.rmtree(tmp, ignore_errors=True)
@@ -141,11 +149,20 @@ def replace_atomically(build_into, site_dir: Path, tmp: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     old = tmp.with_name(tmp.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if site_dir.exists():
-        os.replace(site_dir, old)
-    os.replace(tmp, site_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    _remove(old)
+    if site_dir.is_symlink() or (site_dir.exists() and not site_dir.is_dir()):
+        _remove(tmp)
+        raise PipelineError("Site", [Problem(str(site_dir), "is not a folder; the site is never written over a file or a link.",
+                                             "Choose another --site-dir, or remove that file.")])
+    try:
+        if site_dir.exists():
+            os.replace(site_dir, old)
+        os.replace(tmp, site_dir)
+    except OSError as e:
+        _remove(tmp)
+        raise PipelineError("Site", [Problem(str(site_dir), f"cannot be replaced ({e.strerror}).",
+                                             "Build into a folder on the same file system as the build folder (JRE_BUILD), e.g. the default site/.")]) from None
+    _remove(old)
     print(f"Site built in {site_dir}/")
 
 

@@ -155,6 +155,24 @@ def number_problems(rel: str, res: dict, raw: pd.DataFrame) -> list[tuple[tuple,
     return found
 
 
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
+CONTROL_FIX = "Delete the invisible control character (retyping the cell removes it)."
+
+
+def control_problems(rel: str, raw: pd.DataFrame) -> list[tuple[tuple, Problem | None, bool]]:
+    """Cells holding a character no XML can hold (NUL, ESC, form feed …): the charts, the SVGs
+    and the workbook are XML, and vl-convert aborts the whole process on one. As number_problems."""
+    found = []
+    for name in raw.columns:
+        col = raw[name].astype(str)
+        bad = col.str.contains(CONTROL, regex=True, na=False)
+        for i in bad[bad].index[:SHOWN_PER_FIELD]:
+            char = CONTROL.search(col[i]).group()
+            found.append(((rel, int(i) + 2, name), Problem(rel, f"{excerpt(col[i])} holds the control character U+{ord(char):04X}.",
+                                                            CONTROL_FIX, line=int(i) + 2, field=name), True))
+    return found
+
+
 def merged(found: list[Problem], numbers: list[tuple[tuple, Problem | None, bool]], descriptor: dict) -> list[Problem]:
     """frictionless's problems and number_problems as one list in file order: a non-finite
     number's problem replaces what frictionless said of that cell (a misleading 'minimum'),

@@ -62,12 +62,14 @@ RULE_FIX = f"Correct the rule in {RULES_FILE}; the docstring of scripts/check.py
 def read_yaml(path: Path, shown: str):
     """The document and its node tree (for line numbers); a syntax error is a Problem with its line."""
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        loader = boundary.YamlLoader(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as e:
         raise PipelineError(STAGE, [Problem(shown, f"not UTF-8 (byte {e.start}).", "Save the file as UTF-8.")]) from None
     try:
         node = loader.get_single_node()
         return (loader.construct_document(node) if node is not None else None), node
+    except RecursionError:
+        raise PipelineError(STAGE, [Problem(shown, "nested too deeply to read.", "Flatten the YAML: discrepancies and notes are lists of flat mappings.")]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise PipelineError(STAGE, [Problem(shown, f"not valid YAML: {getattr(e, 'problem', None) or e}.",
@@ -99,8 +101,13 @@ def load_known(package_root: Path) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("discrepancies", []), list) or not isinstance(data.get("notes", []), list):
         raise PipelineError(STAGE, [Problem(shown, "not a mapping with the lists 'discrepancies' and 'notes'.", fix, line=1)])
     lines = item_lines(node, "discrepancies")
-    problems = [Problem(shown, f"discrepancy {i + 1} has no 'key' and 'explanation'.", fix, line=lines[i] if i < len(lines) else None)
-                for i, d in enumerate(data.get("discrepancies", [])) if not (isinstance(d, dict) and isinstance(d.get("key"), str) and "explanation" in d)]
+    text = lambda v: isinstance(v, str) and v.strip() != ""  # noqa: E731
+    problems = [Problem(shown, f"discrepancy {i + 1} needs a 'key' and an 'explanation', both text.", fix, line=lines[i] if i < len(lines) else None)
+                for i, d in enumerate(data.get("discrepancies", [])) if not (isinstance(d, dict) and text(d.get("key")) and text(d.get("explanation")))]
+    note_lines = item_lines(node, "notes")
+    problems += [Problem(shown, f"note {i + 1} needs 'source_id', 'locator' and 'note', each text.",
+                         "Each note is a mapping: source_id (a source of sources.csv), locator and note.", line=note_lines[i] if i < len(note_lines) else None)
+                 for i, n in enumerate(data.get("notes", [])) if not (isinstance(n, dict) and all(text(n.get(k)) for k in ("source_id", "locator", "note")))]
     if problems:
         raise PipelineError(STAGE, problems)
     return data
@@ -250,6 +257,11 @@ def run_checks(pkg: Package, rules: list[dict] | None = None, known: dict | None
     known = load_known(pkg.root) if known is None else known
     results, problems, failed = evaluate_rules(pkg, rules)
     results, more = reconcile(results, known, key_patterns(failed))
+    sources = pkg.raw.get("sources")
+    ids = set(sources["source_id"]) if sources is not None and "source_id" in sources else set()
+    more += [Problem(f"datapackage/{KNOWN_FILE}", f"note {i + 1} names the source {boundary.excerpt(n.get('source_id'))}, which sources.csv does not have.",
+                     "Use a source_id of datapackage/data/sources.csv.")
+             for i, n in enumerate(known.get("notes", [])) if isinstance(n, dict) and n.get("source_id") not in ids]
     if problems or more:
         raise PipelineError(STAGE, problems + more)
     return {"checks": results, "notes": known.get("notes", [])}

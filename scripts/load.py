@@ -33,7 +33,7 @@ import pandas as pd
 
 from scripts import boundary
 from scripts.boundary import excerpt, short
-from scripts.cells import (SNAN, header_detail, signaling_nans, blank_rows, merged, number_problems, typed,
+from scripts.cells import (SNAN, control_problems, header_detail, signaling_nans, blank_rows, merged, number_problems, typed,
                            without_trailing_blank)
 from scripts.problems import PipelineError, Problem
 
@@ -142,7 +142,28 @@ def precheck_files(root: Path, descriptor: dict) -> list[Problem]:
                      for n in blank_rows(text, set(res["schema"].get("missingValues", [""])))[0]]
         if header == expected and SNAN.search(text):
             problems += signaling_nans(rel, res, text)
+        if header == expected:
+            problems += long_rows(rel, text, len(expected))
     return problems
+
+
+LONG_ROWS_SHOWN = 20
+
+
+def long_rows(rel: str, text: str, width: int) -> list[Problem]:
+    """Rows with more cells than the header, one problem per row: frictionless reports (and
+    deep-copies the row for) every extra cell, which takes minutes for a row of 100,000 cells."""
+    found = []
+    try:
+        for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+            if len(row) > width:
+                found.append(Problem(rel, f"row has {len(row):,} cells; the header has {width}.",
+                                     "Delete the extra cells (often stray commas at the end of the line), or quote a value that holds a comma.", line=n))
+                if len(found) == LONG_ROWS_SHOWN:
+                    break
+    except csv.Error:
+        return []  # frictionless reports it, with the row
+    return found
 
 
 def _field_types(descriptor: dict) -> dict[tuple[str, str], str]:
@@ -311,6 +332,7 @@ def load_package(root: Path, previous: Package | None = None) -> Package:
                 frame = pd.read_csv(_csv_path(root, res), dtype=str, keep_default_na=False, encoding="utf-8-sig")
                 raw[name] = without_trailing_blank(frame, res["schema"].get("missingValues", [""]))
                 numbers.extend(number_problems(res["path"], res, raw[name]))
+                numbers.extend(control_problems(res["path"], raw[name]))
                 tables[name] = typed(raw[name], res["schema"])
             except Exception as exc:  # noqa: BLE001 - reported below unless validation explains it
                 unreadable.append(Problem(res.get("path", name), f"cannot be read as its schema says: {type(exc).__name__}.",

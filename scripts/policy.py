@@ -72,9 +72,17 @@ def licence_problems(descriptor: dict) -> list[Problem]:
 
 def name_problems(descriptor: dict) -> list[Problem]:
     """A resource's name becomes a file name (datasets/<name>.md) and a URL: frictionless allows
-    '.' and '/' in it, which would put a page outside the site (a name of '../../x')."""
+    '.' and '/' in it, which would put a page outside the site (a name of '../../x'). The
+    package's own name names the release files; its homepage is the site's one base URL."""
     fix = "Name the resource with lowercase letters, digits, '-' and '_' only (e.g. far_east_trade), unique in the package."
     problems, seen = [], set()
+    if not (isinstance(descriptor.get("name"), str) and RESOURCE_NAME.match(descriptor["name"])):
+        problems.append(Problem(DESCRIPTOR, f"the package's name is {_short(descriptor.get('name'))}: it names the release files.",
+                                "Give the package a 'name' of lowercase letters, digits, '-' and '_' (e.g. japan-russia-economic-cooperation).", field="name"))
+    homepage = descriptor.get("homepage")
+    if homepage is not None and not (isinstance(homepage, str) and re.match(r"https?://[^\s\"<>]+$", homepage)):
+        problems.append(Problem(DESCRIPTOR, f"the homepage {_short(homepage)} is not an http(s) URL.",
+                                "Set 'homepage' to the site's address, e.g. https://example.org/economic-cooperation/.", field="homepage"))
     for i, res in enumerate(descriptor.get("resources", [])):
         name = res.get("name") if isinstance(res, dict) else None
         if not (isinstance(name, str) and RESOURCE_NAME.match(name)):

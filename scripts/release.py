@@ -42,7 +42,7 @@ import yaml
 from scripts import boundary, cite, formats, load, policy, profiles
 from scripts.paths import Paths
 from scripts.policy import SEMVER
-from scripts.problems import PipelineError
+from scripts.problems import PipelineError, Problem
 
 
 SUMS = "SHA256SUMS"
@@ -147,7 +147,14 @@ def read_register(releases_dir: Path) -> list[dict]:
     path = Path(releases_dir) / REGISTER
     if not path.exists():
         return []
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    try:
+        entries = boundary.load_yaml(path.read_text(encoding="utf-8")) or []
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise PipelineError("Release", [Problem(f"releases/{REGISTER}", f"cannot be read: {boundary.short(e, 200)}",
+                                                "Restore releases/releases.yaml from git; freeze appends to it.")]) from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and all(isinstance(e.get(k), (str, int, float, dt.date)) for k in ("version", "date", "summary")) for e in entries):
+        raise PipelineError("Release", [Problem(f"releases/{REGISTER}", "is not a list of {version, date, summary} entries of text.",
+                                                "Restore releases/releases.yaml from git; freeze appends to it.")])
     return [{"version": str(e["version"]), "date": str(e["date"]), "summary": str(e["summary"])} for e in entries]
 
 
