@@ -46,9 +46,14 @@ def tagged(tag: str) -> str:
     return f"{tag}{EVIL}"
 
 
+BIBTEX = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}", "~": r"\textasciitilde{}",
+          "^": r"\textasciicircum{}", **{c: "\\" + c for c in "%&$#_"}}
+
+
 def bibtex_escaped(s: str) -> str:
-    """As scripts.cite.bibtex writes a title: BibTeX's special characters backslashed."""
-    return re.sub(r"([{}%&$#_])", r"\\\1", s)
+    """As scripts.cite.bibtex writes a title: BibTeX's special characters as LaTeX commands or
+    backslashed, so that braces stay balanced."""
+    return "".join(BIBTEX.get(c, c) for c in s)
 
 
 def hostile_package(dest: Path) -> Path:
