@@ -151,7 +151,9 @@ def define_env(env):
 
     @env.macro
     def cite_package() -> str:
-        c = _ctx()["citation"]
+        c = _ctx().get("citation")
+        if not c:
+            raise KeyError("macro: cite_package(): no release has been frozen, so there is no version to cite")
         return r.render("cite_box.html", scope="package", version=c["version"], formats=c["formats"])
 
     # A variable is printed as it is (mkdocs-macros does not autoescape): escape it like any datum.

@@ -117,8 +117,11 @@ def cite_lines(formats: list[tuple[str, str]]) -> list[dict]:
     return [{"label": k, "lines": v.split("\n")} for k, v in formats]
 
 
-def package_citation(m: "SiteModel") -> dict:
-    """The whole package at the latest release, for the home page's 'Cite this package'."""
+def package_citation(m: "SiteModel") -> dict | None:
+    """The whole package at the latest release, for the home page's 'Cite this package' (None
+    before the first release: there is nothing to cite)."""
+    if not m.latest:
+        return None
     version, date = m.latest["version"], m.latest["date"]
     return {"version": version, "formats": cite_lines(cite.package_formats(m.pkg.descriptor, version, date, m.site_url))}
 
