@@ -56,11 +56,6 @@ def creators(desc: dict) -> list[dict]:
     return out or [{"name": desc["name"]}]
 
 
-def authors(desc: dict) -> list[str]:
-    """The authors' names as written in running text ('Given Family', or the organisation)."""
-    return [c.get("name") or " ".join(x for x in (c["given"], c["family"]) if x) for c in creators(desc)]
-
-
 def work(desc: dict, version: str, date: str, url: str = "", title: str = "", container: str = "") -> dict:
     """What one citation says: the package (or, with `title` and `container`, one of its
     resources, a part of the package) at a released version."""
@@ -123,7 +118,9 @@ def _bibtex_name(c: dict) -> str:
 
 
 def bibtex(key: str, w: dict) -> str:
-    fields = [("author", " and ".join(_bibtex_name(c) for c in w["creators"])), ("title", bibtex_escape(w["title"])),
+    """A @misc entry. The title is braced once more, so that styles which lowercase titles keep
+    its capitals (Japan, Russia) as written."""
+    fields = [("author", " and ".join(_bibtex_name(c) for c in w["creators"])), ("title", "{" + bibtex_escape(w["title"]) + "}"),
               ("howpublished", bibtex_escape(w["container"])), ("year", _year(w["date"])), ("version", bibtex_escape(w["version"])),
               ("doi", w["doi"].removeprefix("https://doi.org/")), ("url", w["url"]),
               ("note", f"Data set, version {bibtex_escape(w['version'])}, released {w['date']}")]

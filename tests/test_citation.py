@@ -98,6 +98,7 @@ def test_bibtex_escapes_every_special_character_and_stays_balanced():
     w = {**cite.work(DESC, "1.0.0", "2026-11-22"), "title": title}
     _, _, fields = parse_bibtex(cite.bibtex("k", w))  # balanced, though the title is not
     t = fields["title"]
+    assert t.startswith("{") and t.endswith("}")  # capitals kept by styles that lowercase titles
     for c in "%&$#_":
         assert t.count("\\" + c) == title.count(c)
     assert "{trade}" not in t and "~" not in t and "^" not in t
@@ -117,7 +118,7 @@ def test_apa_bibtex_ris_agree():
     assert [v for k, v in r if k == "AU"] == ["Ivanov, Vladimir I.", ORG]
     assert split_authors(b["author"]) == ["Ivanov, Vladimir I.", "{" + ORG + "}"]
     assert apa.startswith(f"Ivanov, V. I., & {ORG}. (2027). {DESC['title']} (Version 1.0.1) [Data set]. ")
-    assert b["title"] == dict(r)["TI"] == DESC["title"]  # (no special character in it)
+    assert b["title"] == "{" + dict(r)["TI"] + "}" == "{" + DESC["title"] + "}"  # (no special character in it)
     assert b["year"] == dict(r)["PY"] == "2027" and b["version"] == dict(r)["ET"] == "1.0.1"
     assert b["url"] == dict(r)["UR"] == SITE_URL and apa.endswith(" " + SITE_URL)
     assert "howpublished" not in b and "doi" not in b and "DO" not in tags  # the package: no container, no DOI

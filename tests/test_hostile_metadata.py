@@ -232,7 +232,7 @@ def test_citations_show_the_titles_as_typed(hostile):
     apa = next(t for t in page.texts if t.startswith(tagged("CT") + ". ("))
     assert tagged("RT-facts-") in apa and tagged("PT") in apa
     assert f"TI  - {tagged('RT-facts-')}" in text and f"AU  - {tagged('CT')}" in text
-    assert f"title = {{{bibtex_escaped(tagged('RT-facts-'))}}}" in text
+    assert f"title = {{{{{bibtex_escaped(tagged('RT-facts-'))}}}}}" in text
 
 
 def test_search_index_holds_titles_escaped_once(hostile):
