@@ -96,7 +96,7 @@ def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), p
     pkg, checks = check(paths, previous.pkg if previous else None)
     chart_list = charts.render_all(pkg.tables, charts.load_specs(paths.spec / "charts.yml"), paths.cache / "charts")
     publication = downloads.publication(paths.releases, pkg.descriptor)
-    url = site_url or site_config.site_url(config)
+    url = site_url or site_config.site_url(pkg.descriptor)
     model = render.SiteModel(pkg, checks, chart_list, publication, url)
     renderer = Renderer(paths.spec)
     files = render.site_files(renderer, model, render.docs_tree(paths.docs))

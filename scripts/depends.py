@@ -11,6 +11,7 @@ each entry of the macros' context:
     {{ chart("id") }}                          → charts/<id>
     {{ check("id") }}                          → checks/<id>
     package_version                            → version
+    {{ cite_package() }}                       → citation
 
 A call whose first argument is not a string literal (the page computes what it reads) makes the
 page depend on everything. What frames every page (the config and nav, theme overrides, the
@@ -35,7 +36,8 @@ def digest(value) -> str:
 
 def context_digests(context: dict) -> dict[str, str]:
     """One digest per entry of the macros' context (see scripts.render.context)."""
-    out = {"version": digest(context.get("version")), "sources": digest(context.get("sources"))}
+    out = {"version": digest(context.get("version")), "sources": digest(context.get("sources")),
+           "citation": digest(context.get("citation"))}
     for group in ("tables", "charts", "checks"):
         out.update({f"{group}/{name}": digest(entry) for name, entry in context.get(group, {}).items()})
     return out
@@ -44,6 +46,8 @@ def context_digests(context: dict) -> dict[str, str]:
 def page_needs(text: str) -> set[str] | None:
     """The context entries a page's macros read; None if the page may read any of them."""
     needs = {"version"} if "package_version" in text else set()
+    if "cite_package(" in text:
+        needs.add("citation")
     for call in _CALL.finditer(text):
         literal = _LITERAL.match(text, call.end())
         if not literal:

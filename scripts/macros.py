@@ -16,6 +16,8 @@ the build (on_error_fail: true). MkDocs (mkdocs-macros) and Zensical both call `
     {{ dataset("far_east_trade") }}                       a link to a dataset page
     {{ check("far-east-region-sums") }}                   a check's result, linked to the quality page
     {{ rows("facts") }}                                   number of rows in a resource
+    {{ cite_package() }}                                  "Cite this package": APA, BibTeX and RIS of the
+                                                          package at the latest release (scripts/cite.py)
 """
 from __future__ import annotations
 
@@ -146,6 +148,13 @@ def define_env(env):
     @env.macro
     def rows(resource: str) -> str:
         return str(_known("resource", _ctx()["tables"], resource)["row_count"])
+
+    @env.macro
+    def cite_package() -> str:
+        c = _ctx().get("citation")
+        if not c:
+            raise KeyError("macro: cite_package(): no release has been frozen, so there is no version to cite")
+        return r.render("cite_box.html", scope="package", version=c["version"], formats=c["formats"])
 
     # A variable is printed as it is (mkdocs-macros does not autoescape): escape it like any datum.
     env.variables["package_version"] = text(_ctx()["version"])

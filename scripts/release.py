@@ -227,13 +227,9 @@ def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) ->
         "",
         "Cite the version you used; these files are frozen and will not change.",
         "",
-        cite.apa(cite.authors(desc), desc.get("title", name), version, date, desc.get("homepage", "")),
-        "",
-        "```bibtex",
-        cite.bibtex(f"{name}-{version}", cite.authors(desc), desc.get("title", name), version, date, desc.get("homepage", "")),
-        "```",
-        "",
     ]
+    for label, text in cite.package_formats(desc, version, date):  # as the site's home page cites it
+        out += [text, ""] if label == "APA" else [f"```{label.lower()}", text, "```", ""]
     if desc.get("sources"):
         out += ["## Sources", ""] + [f"- {s.get('title', '')}" for s in desc["sources"]] + [""]
     out += [

@@ -107,14 +107,24 @@ def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]
 
 
 def cite_box(r: Renderer, m: "SiteModel", resource: dict, url: str) -> Markup:
-    """'Cite this dataset' in APA, BibTeX and RIS."""
-    d, version, date = m.pkg.descriptor, m.latest["version"], m.latest["date"]
-    key = f"jre_{resource['name']}_{version.replace('.', '_')}"
-    names, title = cite.authors(d), resource["title"]
-    formats = [("APA", cite.apa(names, title, version, date, url, d["title"])),
-               ("BibTeX", cite.bibtex(key, names, title, version, date, url, d["title"])),
-               ("RIS", cite.ris(names, title, version, date, url, d["title"]))]
-    return r.render("cite_box.html", version=version, formats=[{"label": k, "lines": v.split("\n")} for k, v in formats])
+    """'Cite this dataset' in APA, BibTeX and RIS (scripts.cite: the package's citations too)."""
+    version = m.latest["version"]
+    w = cite.dataset_work(m.pkg.descriptor, resource, m.latest, url)
+    return r.render("cite_box.html", scope="dataset", version=version, formats=cite_lines(cite.formats(f"jre_{resource['name']}_{version.replace('.', '_')}", w)))
+
+
+def cite_lines(formats: list[tuple[str, str]]) -> list[dict]:
+    """The cite box's tabs: each format's label and its lines."""
+    return [{"label": k, "lines": v.split("\n")} for k, v in formats]
+
+
+def package_citation(m: "SiteModel") -> dict | None:
+    """The whole package at the latest release, for the home page's 'Cite this package' (None
+    before the first release: there is nothing to cite)."""
+    if not m.latest:
+        return None
+    version, date = m.latest["version"], m.latest["date"]
+    return {"version": version, "formats": cite_lines(cite.package_formats(m.pkg.descriptor, version, date, m.site_url))}
 
 
 def catalog_page(r: Renderer, m: "SiteModel") -> str:
@@ -247,7 +257,7 @@ def version_label(m: SiteModel, strings=None) -> str:
 
 def context(m: SiteModel, strings=None) -> dict:
     """What the macros may read (build/context.json): each table's title, primary key, fields,
-    row count and digest, the sources, the charts, the checks. The rows themselves go to the
+    row count and digest, the sources, the charts, the checks, the package's citation. The rows themselves go to the
     row lookup (scripts/lookup.py), keyed by primary key: a page reads the rows it quotes."""
     tables = {}
     for res in m.pkg.descriptor["resources"]:
@@ -258,7 +268,7 @@ def context(m: SiteModel, strings=None) -> dict:
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
     return {"version": version_label(m, strings), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
             "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
-            "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}}
+            "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}, "citation": package_citation(m)}
 
 
 def rows_digest(raw) -> str:

@@ -2,7 +2,9 @@
 
 mkdocs.yml is hand-written (theme, extensions, the reader nav); the pipeline reads it once and
 writes `<build>/mkdocs.yml`: the same settings with the datasets nav filled in, every path made
-absolute (the file lives in the build folder), and the site URL resolved. Doing this in the
+absolute (the file lives in the build folder), and the site URL set: the descriptor's `homepage`,
+the one place the base URL is configured (citations, JSON-LD, catalog and CITATION.cff read it
+too), unless SITE_URL names another for one build (a preview). Doing this in the
 pipeline instead of in MkDocs hook events means the same generated sources build with Material
 (`mkdocs build -f <build>/mkdocs.yml`) and with Zensical, which runs no MkDocs hooks.
 """
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 import copy
 import os
+from urllib.parse import urlparse
 
 import yaml
 
 from scripts.paths import Paths
+from scripts.problems import PipelineError, Problem
 
 
 def read(paths: Paths, environ=os.environ) -> dict:
@@ -23,9 +27,15 @@ def read(paths: Paths, environ=os.environ) -> dict:
     return yaml.load(paths.mkdocs_yml.read_text(encoding="utf-8"), Loader=loader)
 
 
-def site_url(config: dict) -> str:
-    """The site's base URL, ending in '/'."""
-    url = config["site_url"]
+def site_url(descriptor: dict, environ=os.environ) -> str:
+    """The site's base URL, ending in '/': SITE_URL if set (a preview of the site somewhere else),
+    else the descriptor's `homepage`."""
+    url = (environ.get("SITE_URL") or descriptor.get("homepage") or "").strip()
+    if urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
+        raise PipelineError("Render", [Problem(
+            "datapackage/datapackage.json", f"the package's homepage {url!r} is not an absolute http(s) URL: the site, its "
+            "citations, JSON-LD and catalog are addressed from it.",
+            'Set "homepage" to the address the site is published at, e.g. "https://<user>.github.io/<repository>/".', field="homepage")])
     return url if url.endswith("/") else url + "/"
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -15,9 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "datapackage"
 sys.path.insert(0, str(ROOT))
 from scripts import site_config  # noqa: E402
-from scripts.paths import Paths  # noqa: E402
 
-SITE_URL = site_config.site_url(site_config.read(Paths.from_env()))  # as the pipeline resolves it
+SITE_URL = site_config.site_url(json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8")))  # as the pipeline resolves it
 
 
 @pytest.fixture

@@ -46,9 +46,14 @@ def tagged(tag: str) -> str:
     return f"{tag}{EVIL}"
 
 
+BIBTEX = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}", "~": r"\textasciitilde{}",
+          "^": r"\textasciicircum{}", **{c: "\\" + c for c in "%&$#_"}}
+
+
 def bibtex_escaped(s: str) -> str:
-    """As scripts.cite.bibtex writes a title: BibTeX's special characters backslashed."""
-    return re.sub(r"([{}%&$#_])", r"\\\1", s)
+    """As scripts.cite.bibtex writes a title: BibTeX's special characters as LaTeX commands or
+    backslashed, so that braces stay balanced."""
+    return "".join(BIBTEX.get(c, c) for c in s)
 
 
 def hostile_package(dest: Path) -> Path:
@@ -227,7 +232,7 @@ def test_citations_show_the_titles_as_typed(hostile):
     apa = next(t for t in page.texts if t.startswith(tagged("CT") + ". ("))
     assert tagged("RT-facts-") in apa and tagged("PT") in apa
     assert f"TI  - {tagged('RT-facts-')}" in text and f"AU  - {tagged('CT')}" in text
-    assert f"title = {{{bibtex_escaped(tagged('RT-facts-'))}}}" in text
+    assert f"title = {{{{{bibtex_escaped(tagged('RT-facts-'))}}}}}" in text
 
 
 def test_search_index_holds_titles_escaped_once(hostile):
