@@ -89,7 +89,7 @@ def metadata(ch: dict, descriptor: dict, raw: dict, sources: dict[str, dict], la
         "package": {"name": descriptor["name"], "title": title, "homepage": descriptor.get("homepage", "")},
         "version": version,
         "date_released": date,
-        "citation": cite.apa(cite.authors(descriptor), title, version, date, site_url),
+        "citation": cite.apa(cite.work(descriptor, version, date, url=site_url)),
         "licenses": descriptor.get("licenses", []),
     }
     return (json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")

@@ -190,7 +190,7 @@ def sources_text(prov: list[tuple[str, list[str]]], labels: dict[str, str]) -> s
 
 
 def citation(desc: dict, date: str) -> str:
-    return cite.apa(cite.authors(desc), desc.get("title", desc["name"]), desc["version"], date, desc.get("homepage", ""))
+    return cite.apa(cite.work(desc, desc["version"], date))
 
 
 def licence(desc: dict) -> tuple[str, str]:
@@ -347,7 +347,7 @@ def workbook(desc: dict, tables: dict[str, list[list]], date: str) -> bytes:
          'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
          'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
          f'<dc:title>{xml_text(desc.get("title", desc["name"]))}</dc:title>'
-         f'<dc:creator>{xml_text(" & ".join(cite.authors(desc)))}</dc:creator>'
+         f'<dc:creator>{xml_text(" & ".join(a.get("name") or ", ".join(filter(None, [a.get("family"), a.get("given")])) for a in cite.creators(desc)))}</dc:creator>'
          f'<dc:description>{xml_text(citation(desc, date))}</dc:description>'
          f'<dc:rights>{xml_text(lic_title)}</dc:rights><cp:version>{xml_text(desc["version"])}</cp:version>'
          f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
