@@ -76,7 +76,7 @@ def _walk(node, where: str) -> tuple[list[str], str | None]:
         if depth > MAX_DEPTH:
             deep = deep or where
             continue
-        if isinstance(node, str) and CONTROL.search(node):
+        if isinstance(node, str) and CONTROL.search(node) and not where.endswith(".path"):  # a path's own check says it
             refs.append(("control", where))
         if isinstance(node, str) and where.endswith(".constraints.pattern") and NESTED_QUANTIFIER.search(node):
             refs.append(("pattern", where))

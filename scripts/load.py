@@ -158,7 +158,7 @@ def long_rows(rel: str, text: str, width: int) -> list[Problem]:
         for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
             if len(row) > width:
                 found.append(Problem(rel, f"row has {len(row):,} cells; the header has {width}.",
-                                     "Delete the extra cells (often stray commas at the end of the line), or quote a value that holds a comma.", line=n))
+                                     "The row has more cells than the header: delete the extra cells (often stray commas at the end of the line), or quote a value that holds a comma.", line=n))
                 if len(found) == LONG_ROWS_SHOWN:
                     break
     except csv.Error:

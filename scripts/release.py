@@ -150,10 +150,10 @@ def read_register(releases_dir: Path) -> list[dict]:
     try:
         entries = boundary.load_yaml(path.read_text(encoding="utf-8")) or []
     except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise PipelineError("Release", [Problem(f"releases/{REGISTER}", f"cannot be read: {boundary.short(e, 200)}",
+        raise PipelineError("Releases", [Problem(f"releases/{REGISTER}", f"cannot be read: {boundary.short(e, 200).rstrip('.')}.",
                                                 "Restore releases/releases.yaml from git; freeze appends to it.")]) from None
     if not isinstance(entries, list) or not all(isinstance(e, dict) and all(isinstance(e.get(k), (str, int, float, dt.date)) for k in ("version", "date", "summary")) for e in entries):
-        raise PipelineError("Release", [Problem(f"releases/{REGISTER}", "is not a list of {version, date, summary} entries of text.",
+        raise PipelineError("Releases", [Problem(f"releases/{REGISTER}", "is not a list of {version, date, summary} entries of text.",
                                                 "Restore releases/releases.yaml from git; freeze appends to it.")])
     return [{"version": str(e["version"]), "date": str(e["date"]), "summary": str(e["summary"])} for e in entries]
 
