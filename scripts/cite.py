@@ -194,7 +194,7 @@ def dataset_jsonld(d: dict, resource: dict, release: dict, site_url: str, page_u
         "name": resource["title"],
         "description": resource["description"],
         "url": url,
-        "identifier": f"{d['name']}/{resource['name']}@{version}",
+        "identifier": doi(d) or (site_url + res["url"] if res else url),  # a URL: this version's file
         "version": version,
         "datePublished": release["date"],
         "license": (licence_urls(d) or [""])[0],
@@ -203,14 +203,31 @@ def dataset_jsonld(d: dict, resource: dict, release: dict, site_url: str, page_u
                     else {"@type": "Organization", "name": c["name"]} for c in creators(d)],
         "keywords": d.get("keywords", []),
         "temporalCoverage": resource.get("temporalCoverage", ""),
-        "spatialCoverage": {"@type": "Place", "name": resource.get("spatialCoverage", "Russia; Japan")},
+        "spatialCoverage": [{"@type": "Place", "name": place.strip()} for place in str(resource.get("spatialCoverage") or "Russia; Japan").split(";") if place.strip()],  # the package covers both
         "variableMeasured": variables,
         "isPartOf": package,
         "citation": apa(dataset_work(d, resource, release, url)),
-        "isBasedOn": [{"@type": "CreativeWork", "name": s["title"] if s["title"] != "not stated" else s["notes"][:120], "author": s["author"], **({"datePublished": str(s["year"])} if s["year"] else {})} for s in sources],
+        "isBasedOn": [based_on(s) for s in sources],
         "distribution": downloads,
     }
     return {k: v for k, v in ld.items() if v not in ("", [], None)}
+
+
+def based_on(src: dict) -> dict:
+    """A source as schema.org CreativeWork: its title, or (untitled) the first sentence of its
+    notes in brackets, or for a statistical source its publisher's name; the author only if
+    stated (an organisation for a statistical source); never a value cut mid-word."""
+    title, author, notes = _stated(src.get("title")), _stated(src.get("author")), _stated(src.get("notes"))
+    statistical = src.get("kind") == "statistical_source"
+    name = title or (author if statistical else "") or (f"[{notes.split('. ')[0].rstrip('.')}]" if notes else src.get("source_id", ""))
+    work = {"@type": "CreativeWork", "name": name}
+    if author and not (statistical and name == author):
+        work["author"] = {"@type": "Organization" if statistical else "Person", "name": author}
+    elif author:
+        work["publisher"] = {"@type": "Organization", "name": author}
+    if str(src.get("year", "")).strip():
+        work["datePublished"] = str(src["year"])
+    return work
 
 
 # ---------------------------------------------------------------- CITATION.cff and .zenodo.json

@@ -72,3 +72,31 @@ def test_catalog_and_sitemap(built_site):
     assert cat["current_version"] == json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))["version"]
     sitemap = (built_site / "sitemap.xml").read_text(encoding="utf-8")
     assert sitemap.count("<loc>") >= 25 and "datasets/facts/" in sitemap
+
+
+def test_jsonld_has_no_empty_cut_or_unstated_value(built_site):
+    """Issue 11's audit: isBasedOn cut mid-word, the author "not stated", one Place named
+    "Russia; Japan", an identifier that is neither URL nor DOI."""
+    d = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
+
+    def values(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                yield from values(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from values(v)
+        else:
+            yield node
+
+    for r in d["resources"]:
+        ld = jsonld_of(built_site / "datasets" / r["name"] / "index.html")
+        assert all(v not in ("", None, "not stated") for v in values(ld)), r["name"]
+        assert ld["identifier"].startswith(("https://", "http://")), ld["identifier"]
+        for work in ld.get("isBasedOn", []):
+            assert work["name"] and not work["name"].startswith("[") or work["name"].endswith("]")
+            assert "not stated" not in json.dumps(work)
+        for place in ld.get("spatialCoverage", []):
+            assert place["@type"] == "Place" and ";" not in place["name"]
+        if r.get("temporalCoverage"):
+            assert ld["temporalCoverage"] == r["temporalCoverage"]
