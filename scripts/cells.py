@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import pandas as pd
 
-from scripts.boundary import excerpt
+from scripts.boundary import CONTROL, excerpt
 from scripts.problems import Problem
 
 NUMERIC = ("number", "integer", "year")
@@ -155,7 +155,6 @@ def number_problems(rel: str, res: dict, raw: pd.DataFrame) -> list[tuple[tuple,
     return found
 
 
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
 CONTROL_FIX = "Delete the invisible control character (retyping the cell removes it)."
 
 

@@ -10,7 +10,7 @@ each entry of the macros' context:
     {{ table("res") }}, {{ dataset("res") }}, {{ rows("res") }}  → tables/<res>
     {{ chart("id") }}                          → charts/<id>
     {{ check("id") }}                          → checks/<id>
-    package_version                            → version
+    package_version, package_licence           → version, licence
     {{ cite_package() }}                       → citation
 
 A call whose first argument is not a string literal (the page computes what it reads) makes the
@@ -36,7 +36,7 @@ def digest(value) -> str:
 
 def context_digests(context: dict) -> dict[str, str]:
     """One digest per entry of the macros' context (see scripts.render.context)."""
-    out = {"version": digest(context.get("version")), "sources": digest(context.get("sources")),
+    out = {"version": digest(context.get("version")), "licence": digest(context.get("licence")), "sources": digest(context.get("sources")),
            "citation": digest(context.get("citation"))}
     for group in ("tables", "charts", "checks"):
         out.update({f"{group}/{name}": digest(entry) for name, entry in context.get(group, {}).items()})
@@ -45,7 +45,7 @@ def context_digests(context: dict) -> dict[str, str]:
 
 def page_needs(text: str) -> set[str] | None:
     """The context entries a page's macros read; None if the page may read any of them."""
-    needs = {"version"} if "package_version" in text else set()
+    needs = ({"version"} if "package_version" in text else set()) | ({"licence"} if "package_licence" in text else set())
     if "cite_package(" in text:
         needs.add("citation")
     for call in _CALL.finditer(text):

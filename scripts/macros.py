@@ -158,3 +158,4 @@ def define_env(env):
 
     # A variable is printed as it is (mkdocs-macros does not autoescape): escape it like any datum.
     env.variables["package_version"] = text(_ctx()["version"])
+    env.variables["package_licence"] = text(_ctx().get("licence", ""))

@@ -266,7 +266,7 @@ def context(m: SiteModel, strings=None) -> dict:
                                "fields": [str(c) for c in raw.columns], "row_count": len(raw),
                                "digest": m.pkg.digests.get(res.get("path")) or rows_digest(raw)}
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
-    return {"version": version_label(m, strings), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
+    return {"version": version_label(m, strings), "licence": licence_label(m.pkg.descriptor), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
             "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
             "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}, "citation": package_citation(m)}
 

@@ -76,22 +76,27 @@ def test_home_renders_with_charts(page, server):
     assert page.errors == [] and page.outside == []
 
 
-def test_search_finds_sakhalin(page, server):
-    # Material's search runs in a worker that must first load search_index.json; a query typed
-    # before that is not re-run, so wait for the index and type again if nothing came back.
-    with page.expect_response(lambda r: r.url.endswith("search/search_index.json")):
-        page.goto(server + "/")
+def search(page, query: str) -> str:
+    """Type `query` into Material's search box until results show (its worker may still be
+    loading the index, and a query typed before that is not re-run); the results' text."""
     box = page.locator("input.md-search__input")
     for _ in range(5):
         box.fill("")
-        box.type("Sakhalin", delay=20)
+        box.type(query, delay=20)
         try:
             page.wait_for_selector(".md-search-result__item", timeout=4000)
             break
         except Exception:
             continue
-    results = page.inner_text(".md-search-result")
-    assert "Sakhalin" in results
+    return page.inner_text(".md-search-result")
+
+
+def test_search_finds_sakhalin(page, server):
+    # Material's search runs in a worker that must first load search_index.json; a query typed
+    # before that is not re-run, so wait for the index and type again if nothing came back.
+    with page.expect_response(lambda r: r.url.endswith("search/search_index.json")):
+        page.goto(server + "/")
+    assert "Sakhalin" in search(page, "Sakhalin")
     assert page.errors == []
 
 

@@ -301,7 +301,7 @@ def test_macros_print_the_package_version_as_text(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- in a browser
 
 def test_no_script_of_the_metadata_runs_in_chromium(hostile):
-    from test_browser import ARGS, CHROMIUM, QuietHandler
+    from test_browser import ARGS, CHROMIUM, QuietHandler, search
 
     if not CHROMIUM:
         if __import__("os").environ.get("CI") == "true":
@@ -328,16 +328,7 @@ def test_no_script_of_the_metadata_runs_in_chromium(hostile):
             assert " ".join(nav.split()) == tagged("RT-facts-")
             assert page.locator("h1").first.inner_text().startswith(tagged("RT-regions-"))
             # Search shows index entries as HTML: type a word of the titles and read the results.
-            box = page.locator("input.md-search__input")
-            for _ in range(5):
-                box.fill("")
-                box.type("RT", delay=20)
-                try:
-                    page.wait_for_selector(".md-search-result__item", timeout=4000)
-                    break
-                except Exception:
-                    continue
-            results = page.inner_text(".md-search-result")
+            results = search(page, "RT")
             assert "RT-" in results and "<img src=x onerror=alert(1)>" in results
             assert page.evaluate("window.__xss") is None
             browser.close()
