@@ -66,27 +66,40 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters X
 NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,)")  # (a+)+, (x*)*, (a+){2,}: backtracking blow-up
 
 
-def _walk(node, where: str) -> tuple[list[str], str | None]:
-    """Where the JSON value has a `$ref` key (or a string with a control character no XML can
-    hold: reported as a ref-like fault, see descriptor_problems), and where it first nests
-    deeper than MAX_DEPTH (iteratively: a deep value cannot exhaust the stack here)."""
-    refs, deep, stack = [], None, [(node, where, 0)]
+def _walk(node, where: str) -> tuple[list[tuple[str, str]], str | None]:
+    """What in the JSON value the build must not take, as (kind, where) findings: "ref" where an
+    object has a `$ref` key, "control" where a string holds a control character no XML can hold,
+    "pattern" where a constraints.pattern nests repetitions (FINDINGS says each one's problem);
+    and where it first nests deeper than MAX_DEPTH (iteratively: a deep value cannot exhaust
+    the stack here)."""
+    found, deep, stack = [], None, [(node, where, 0)]
     while stack:
         node, where, depth = stack.pop()
         if depth > MAX_DEPTH:
             deep = deep or where
             continue
         if isinstance(node, str) and CONTROL.search(node) and not where.endswith(".path"):  # a path's own check says it
-            refs.append(("control", where))
+            found.append(("control", where))
         if isinstance(node, str) and where.endswith(".constraints.pattern") and NESTED_QUANTIFIER.search(node):
-            refs.append(("pattern", where))
+            found.append(("pattern", where))
         if isinstance(node, dict):
             if "$ref" in node:
-                refs.append(where)
+                found.append(("ref", where))
             stack += [(v, f"{where}.{k}", depth + 1) for k, v in reversed(list(node.items()))]
         elif isinstance(node, list):
             stack += [(v, f"{where}[{i}]", depth + 1) for i, v in reversed(list(enumerate(node)))]
-    return refs, deep
+    return found, deep
+
+
+# What each kind of _walk finding tells the editor ({where}: the place in the descriptor), and the fix.
+FINDINGS = {
+    "ref": ("a JSON reference ($ref) at {where}: the build does not follow references.",
+            "Write the schema (or field) out in full inside datapackage.json."),
+    "control": ("a control character (invisible; no page or XML file can hold it) in {where}.",
+                "Delete the invisible character from that value in datapackage.json."),
+    "pattern": ("the pattern at {where} nests repetitions, e.g. (a+)+: matching it can take longer than the age of the universe.",
+                "Write the pattern without a repeated group that itself repeats (e.g. a+ instead of (a+)+)."),
+}
 
 
 def _names(value) -> list | None:
@@ -173,18 +186,13 @@ def _resource_problems(i: int, res: dict) -> list[Problem]:
 
 def descriptor_problems(descriptor: dict) -> list[Problem]:
     """What the descriptor names that the build must not follow (no file is touched)."""
-    refs, deep = _walk(descriptor, "descriptor")
+    found, deep = _walk(descriptor, "descriptor")
     if deep:
         return [Problem(DESCRIPTOR, f"the descriptor nests deeper than {MAX_DEPTH} levels (at {short(deep, 80)}).",
                         "Nest objects and lists only as the Data Package specification does.")]
-    problems = [Problem(DESCRIPTOR, f"a JSON reference ($ref) at {short(where, 120)}: the build does not follow references.",
-                        "Write the schema (or field) out in full inside datapackage.json.") for where in refs if isinstance(where, str)]
-    problems += [Problem(DESCRIPTOR, f"a control character (invisible; no page or XML file can hold it) in {short(where, 120)}.",
-                         "Delete the invisible character from that value in datapackage.json.")
-                 for kind, where in (r for r in refs if isinstance(r, tuple)) if kind == "control"]
-    problems += [Problem(DESCRIPTOR, f"the pattern at {short(where, 120)} nests repetitions, e.g. (a+)+: matching it can take longer than the age of the universe.",
-                         "Write the pattern without a repeated group that itself repeats (e.g. a+ instead of (a+)+).")
-                 for kind, where in (r for r in refs if isinstance(r, tuple)) if kind == "pattern"]
+    order = list(FINDINGS)  # all references first, then control characters, then patterns
+    problems = [Problem(DESCRIPTOR, FINDINGS[kind][0].format(where=short(where, 120)), FINDINGS[kind][1])
+                for kind, where in sorted(found, key=lambda f: order.index(f[0]))]
     for key, allowed in (("profile", PROFILES), ("profiles", set()), ("$schema", set())):
         value = descriptor.get(key)
         if value is not None and not (isinstance(value, str) and value in allowed):

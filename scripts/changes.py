@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.release import csv_header, csv_rows, read_descriptor, read_index, released_versions, resource_bytes
+from scripts.release import read_descriptor, resource_bytes
+from scripts.release_store import csv_header, csv_rows, read_index, released_versions
 
 
 def _table(root: Path, res: dict) -> tuple[list[str], list[dict[str, str]]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 from scripts import formats, integrity
 from scripts.changes import changelog
 from scripts.problems import PipelineError, Problem
-from scripts.release import SUMS, csv_row_count, dumps, read_descriptor, read_index, released_versions, sha256_of, sums_text, tree_files
+from scripts.release import read_descriptor
+from scripts.release_store import SUMS, csv_row_count, dumps, read_index, released_versions, sha256_of, sums_text, tree_files
 
 
 def _version_catalog(releases_dir: Path, entry: dict) -> dict:

@@ -19,7 +19,7 @@ import yaml
 from scripts.formats import is_derived
 from scripts.policy import SEMVER
 from scripts.problems import PipelineError, Problem
-from scripts.release import INDEX, REGISTER, SUMS, parse_sums, read_index, read_register, released_versions, sha256_of, tree_files
+from scripts.release_store import INDEX, REGISTER, SUMS, parse_sums, read_index, read_register, released_versions, sha256_of, tree_files
 
 STAGE = "Releases"
 FROZEN = ("A released version never changes: restore it as released (git checkout -- {file}). To publish "

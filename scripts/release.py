@@ -26,9 +26,7 @@ downloads/SHA256SUMS, downloads/catalog.json) through scripts.downloads; scripts
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -40,14 +38,12 @@ from pathlib import Path
 import yaml
 
 from scripts import boundary, cite, formats, load, policy, profiles
+from scripts.integrity import verify_found
 from scripts.paths import Paths
-from scripts.policy import SEMVER
-from scripts.problems import PipelineError, Problem
+from scripts.problems import PipelineError
+from scripts.release_store import INDEX, REGISTER, SUMS, csv_row_count, dumps, read_index, read_register, released_versions, sha256_of, sums_text, version_key
 
 
-SUMS = "SHA256SUMS"
-INDEX = "index.json"
-REGISTER = "releases.yaml"
 ZIP_MODE = 0o100644  # regular file, rw-r--r--
 ZIP_LEVEL = 9
 CC_BY_4 = "https://creativecommons.org/licenses/by/4.0/"
@@ -58,54 +54,6 @@ REGISTER_HEADER = (
 
 
 # ---------------------------------------------------------------- small pure helpers
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def version_key(version: str) -> tuple:
-    """Semantic-version order: 1.0.0-rc.1 < 1.0.0 < 1.0.1 < 1.10.0."""
-    m = SEMVER.match(version) if isinstance(version, str) else None
-    if not m:
-        raise ValueError(f"version {version!r} is not MAJOR.MINOR.PATCH (semantic versioning)")
-    pre = m.group(4)
-    pre_key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")) if pre else ()
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if pre else 1, pre_key)
-
-
-def sums_text(files: dict[str, bytes]) -> str:
-    """sha256sum format ("<hex>  <path>"), sorted by path."""
-    return "".join(f"{sha256_of(files[p])}  {p}\n" for p in sorted(files))
-
-
-def parse_sums(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        if line.strip():
-            digest, _, path = line.partition("  ")
-            out[path.lstrip("*")] = digest
-    return out
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def csv_rows(data: bytes) -> list[dict[str, str]]:
-    """The data rows, without blank ones (the build ignores blank rows that end a file and
-    refuses any others, so only those can be here)."""
-    return [r for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")) if any(r.values())]
-
-
-def csv_row_count(data: bytes) -> int:
-    """Data rows of a CSV (as csv_rows counts them: blank lines are not rows), without
-    building them: a release of a 1,000,000-row table is counted in a fraction of the memory."""
-    return max(sum(1 for row in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")) if row) - 1, 0)
-
-
-def csv_header(data: bytes) -> list[str]:
-    return next(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")), [])
-
 
 def read_descriptor(root: Path) -> dict:
     """The descriptor of a package folder (scripts.load reports a broken one clearly)."""
@@ -132,42 +80,6 @@ def package_files(root: Path) -> dict[str, bytes]:
     for res in desc["resources"]:
         files[res["path"]] = resource_bytes(root, res)
     return files
-
-
-def tree_files(folder: Path) -> dict[str, bytes]:
-    """Every file under folder, by POSIX path relative to it."""
-    folder = Path(folder)
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-# ---------------------------------------------------------------- release register
-
-def read_register(releases_dir: Path) -> list[dict]:
-    """releases.yaml as [{version, date, summary}] (dates as strings)."""
-    path = Path(releases_dir) / REGISTER
-    if not path.exists():
-        return []
-    try:
-        entries = boundary.load_yaml(path.read_text(encoding="utf-8")) or []
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise PipelineError("Releases", [Problem(f"releases/{REGISTER}", f"cannot be read: {boundary.short(e, 200).rstrip('.')}.",
-                                                "Restore releases/releases.yaml from git; freeze appends to it.")]) from None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and all(isinstance(e.get(k), (str, int, float, dt.date)) for k in ("version", "date", "summary")) for e in entries):
-        raise PipelineError("Releases", [Problem(f"releases/{REGISTER}", "is not a list of {version, date, summary} entries of text.",
-                                                "Restore releases/releases.yaml from git; freeze appends to it.")])
-    return [{"version": str(e["version"]), "date": str(e["date"]), "summary": str(e["summary"])} for e in entries]
-
-
-def read_index(releases_dir: Path) -> dict:
-    path = Path(releases_dir) / INDEX
-    if not path.exists():
-        return {"versions": []}
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def released_versions(releases_dir: Path) -> list[str]:
-    """Released versions, oldest first."""
-    return sorted((v["version"] for v in read_index(releases_dir)["versions"]), key=version_key)
 
 
 # ---------------------------------------------------------------- generated files
@@ -342,8 +254,6 @@ def freeze(package_root: Path, releases_dir: Path, version: str, date: str, summ
 def verify(releases_dir: Path) -> list[str]:
     """Every problem with the published releases, as 'path: what is wrong' (empty list: all
     bytes are as released); the checks are scripts.integrity's, which every build runs."""
-    from scripts.integrity import verify_found
-
     return [f"{where}: {what}" for where, what in verify_found(releases_dir)]
 
 
@@ -393,8 +303,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = Paths.from_env(package=args.package)
     args.package, args.releases = paths.package, args.releases or paths.releases
-
-    from scripts.problems import PipelineError
 
     if args.command == "verify":
         problems = verify(args.releases)

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from conftest import PACKAGE, ROOT, read_rows, set_cell, write_rows
 
-from scripts import downloads, formats, release, render
+from scripts import downloads, formats, release, release_store, render
 from scripts.problems import PipelineError
 from scripts.templating import Renderer
 
@@ -56,8 +56,8 @@ def db(frozen):
 
 def test_freeze_lists_workbook_and_database_like_every_file(frozen):
     names = {f"{TOP}.xlsx", f"{TOP}.sqlite", f"{TOP}.datasette.json"}
-    sums = release.parse_sums((frozen / "SHA256SUMS").read_text())
-    index = release.read_index(frozen.parent)
+    sums = release_store.parse_sums((frozen / "SHA256SUMS").read_text())
+    index = release_store.read_index(frozen.parent)
     (entry,) = index["versions"]
     for name in names:
         digest = hashlib.sha256((frozen / name).read_bytes()).hexdigest()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, build_site, read_rows, run_pipeline, set_cell, write_rows
 
-from scripts import release
+from scripts import release, release_store
 from scripts.load import load_package
 from scripts.problems import PipelineError
 
@@ -400,7 +400,7 @@ def test_csv_saved_by_a_spreadsheet_is_accepted_with_values_intact(pkg_copy, bom
         assert after.tables[res].equals(before.tables[res]), res
         assert not after.raw[res].apply(lambda c: c.str.contains("\r")).any().any()
     assert after.raw["timeline"]["note"][0] == 'first line, with "quotes"\nsecond line'
-    release_rows = release.csv_rows((pkg_copy / "data/regions.csv").read_bytes())
+    release_rows = release_store.csv_rows((pkg_copy / "data/regions.csv").read_bytes())
     assert len(release_rows) == len(after.raw["regions"])  # the release README counts the same rows
 
 

@@ -9,11 +9,11 @@ from html import unescape
 import yaml
 from conftest import PACKAGE, ROOT, SITE_URL
 
-from scripts import release
+from scripts import release_store
 
 # What pages, JSON-LD and CITATION.cff cite: the newest frozen release. datapackage/ may be a newer
 # version in progress (bumped, not yet frozen: README, "Add or correct a value").
-LATEST = release.released_versions(ROOT / "releases")[-1]
+LATEST = release_store.released_versions(ROOT / "releases")[-1]
 
 
 def jsonld_of(page):
@@ -61,7 +61,7 @@ def test_citation_cff():
         assert cff[key]
     d = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
     assert str(cff["version"]) == LATEST and cff["title"] == d["title"]
-    assert release.version_key(d["version"]) >= release.version_key(LATEST)
+    assert release_store.version_key(d["version"]) >= release_store.version_key(LATEST)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(cff["date-released"]))
     assert all("name" in a or "family-names" in a for a in cff["authors"])
 

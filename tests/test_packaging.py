@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from conftest import PACKAGE, ROOT, SITE_URL
 
-from scripts import downloads, profiles, release
+from scripts import downloads, profiles, release, release_store
 from scripts.problems import PipelineError
 
 RELEASES = ROOT / "releases"
@@ -115,7 +115,7 @@ def test_source_descriptor_is_valid_against_v1_and_v2_profiles():
 
 
 def test_every_new_release_descriptor_is_valid_against_v1_and_v2_profiles(tmp_path):
-    for version in release.released_versions(RELEASES):
+    for version in release_store.released_versions(RELEASES):
         errors = profile_errors(json.loads((RELEASES / version / "datapackage.json").read_text(encoding="utf-8")))
         if version in PUBLISHED_BEFORE_THE_PROFILE_CHECK:
             # frozen as published (README: "Releases"): only its empty foreignKeys fails

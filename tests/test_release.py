@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import PACKAGE, ROOT, read_rows, set_cell, write_rows
 
-from scripts import changes, downloads, release
+from scripts import changes, downloads, release, release_store
 
 RELEASES = ROOT / "releases"
 DATE = "2026-11-22"
@@ -45,7 +45,7 @@ def csv_row_count(data: bytes) -> int:
 
 def test_committed_releases_verify():
     assert release.verify(RELEASES) == []
-    assert "1.0.0" in release.released_versions(RELEASES)
+    assert "1.0.0" in release_store.released_versions(RELEASES)
 
 
 def test_committed_release_1_0_0_is_complete():
@@ -53,10 +53,10 @@ def test_committed_release_1_0_0_is_complete():
     desc = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
     expected = {"datapackage.json", "README.md", "LICENSE.txt", "SHA256SUMS", f"{desc['name']}-1.0.0.zip"}
     expected |= {r["path"] for r in desc["resources"]}
-    assert set(release.tree_files(folder)) == expected
-    sums = release.parse_sums((folder / "SHA256SUMS").read_text())
+    assert set(release_store.tree_files(folder)) == expected
+    sums = release_store.parse_sums((folder / "SHA256SUMS").read_text())
     assert list(sums) == sorted(sums) and set(sums) == expected - {"SHA256SUMS"}
-    register = release.read_register(RELEASES)
+    register = release_store.read_register(RELEASES)
     assert register[0] == {"version": "1.0.0", "date": "2026-11-22",
                            "summary": "First release: the three sources transcribed in 15 resources, double-keyed and checked."}
     licence = (folder / "LICENSE.txt").read_text(encoding="utf-8")
@@ -124,8 +124,8 @@ def test_changed_cell_in_real_release_is_reported(tmp_path, pkg_copy):
     """Against the committed releases/: the same version with one cell changed (the newest
     release's own files stand in for datapackage/ while a newer version is in progress)."""
     version = current_version()
-    if version not in release.released_versions(RELEASES):
-        version = release.released_versions(RELEASES)[-1]
+    if version not in release_store.released_versions(RELEASES):
+        version = release_store.released_versions(RELEASES)[-1]
         pkg_copy = tmp_path / "as-released"
         shutil.copytree(RELEASES / version, pkg_copy)
     set_cell(pkg_copy / "data" / "facts.csv", 2, "value", "999")
@@ -149,7 +149,7 @@ def test_zip_is_deterministic_and_complete(tmp_path):
     version = current_version()
     a = release.freeze(PACKAGE, tmp_path / "a", version, DATE, SUMMARY)
     b = release.freeze(PACKAGE, tmp_path / "b", version, DATE, SUMMARY)
-    assert release.tree_files(a) == release.tree_files(b)  # every file, the zip included, byte for byte
+    assert release_store.tree_files(a) == release_store.tree_files(b)  # every file, the zip included, byte for byte
     desc = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
     top = f"{desc['name']}-{version}"
     zip_bytes = (a / f"{top}.zip").read_bytes()
@@ -171,7 +171,7 @@ def test_zip_is_deterministic_and_complete(tmp_path):
     for r in desc["resources"]:
         assert inner[r["path"]] == (PACKAGE / r["path"]).read_bytes()
     assert b"CC BY 4.0" in inner["LICENSE.txt"]
-    sums = release.parse_sums((a / "SHA256SUMS").read_text())
+    sums = release_store.parse_sums((a / "SHA256SUMS").read_text())
     assert sums[f"{top}.zip"] == hashlib.sha256(zip_bytes).hexdigest()
     assert release.verify(tmp_path / "a") == []
 
@@ -180,11 +180,11 @@ def test_a_released_version_is_never_overwritten(tmp_path, pkg_copy):
     releases = tmp_path / "releases"
     version = current_version()
     release.freeze(PACKAGE, releases, version, DATE, SUMMARY)
-    before = release.tree_files(releases)
+    before = release_store.tree_files(releases)
     set_cell(pkg_copy / "data" / "regions.csv", 2, "name", "Changed after release")
     with pytest.raises(FileExistsError):
         release.freeze(pkg_copy, releases, version, DATE, "Again")
-    assert release.tree_files(releases) == before
+    assert release_store.tree_files(releases) == before
 
 
 def test_freeze_refuses_a_version_the_descriptor_does_not_have(tmp_path):
@@ -197,7 +197,7 @@ def test_cli_freeze_validates_and_records(tmp_path, pkg_copy):
     releases = tmp_path / "releases"
     assert release.main(["freeze", "--package", str(pkg_copy), "--releases", str(releases),
                          "--date", DATE, "--summary", "Via the CLI."]) == 0
-    assert release.read_register(releases) == [{"version": current_version(), "date": DATE, "summary": "Via the CLI."}]
+    assert release_store.read_register(releases) == [{"version": current_version(), "date": DATE, "summary": "Via the CLI."}]
     set_cell(pkg_copy / "data" / "regions.csv", 2, "region_code", "")  # invalid: the primary key is required
     bump(pkg_copy, "99.0.0")
     assert release.main(["freeze", "--package", str(pkg_copy), "--releases", str(releases),
@@ -295,7 +295,7 @@ def test_download_files_catalog_and_sums():
         assert res["sha256"] == hashlib.sha256(data).hexdigest()
         assert res["rows"] == csv_row_count(data)
     latest = catalog["latest"]
-    for p, data in release.tree_files(RELEASES / latest).items():
+    for p, data in release_store.tree_files(RELEASES / latest).items():
         assert files[f"downloads/latest/{p}"] == data
 
     lines = files["downloads/SHA256SUMS"].decode("ascii").splitlines()

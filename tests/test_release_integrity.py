@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import PACKAGE, ROOT
 
-from scripts import downloads, integrity, release
+from scripts import downloads, integrity, release, release_store
 from scripts.problems import PipelineError
 
 RELEASES = ROOT / "releases"
@@ -79,7 +79,7 @@ def tamper_rehash(r: Path):
     target = r / FACTS
     target.write_bytes(target.read_bytes() + b"\n")
     sums = r / "1.0.0" / "SHA256SUMS"
-    sums.write_text("".join(f"{release.sha256_of(target.read_bytes())}  data/facts.csv\n" if line.endswith("  data/facts.csv") else line + "\n"
+    sums.write_text("".join(f"{release_store.sha256_of(target.read_bytes())}  data/facts.csv\n" if line.endswith("  data/facts.csv") else line + "\n"
                             for line in sums.read_text(encoding="ascii").splitlines()), encoding="ascii")
     return [f"releases/{FACTS}", "releases/1.0.0/SHA256SUMS"]
 

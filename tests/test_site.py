@@ -88,9 +88,9 @@ def test_csv_download_is_the_released_file(built_site):
     in preparation (datapackage.json ahead of releases/), the package's own file may differ."""
     import json
 
-    from scripts import release
+    from scripts import release_store
 
-    latest = release.released_versions(ROOT / "releases")[-1]
+    latest = release_store.released_versions(ROOT / "releases")[-1]
     got = (built_site / "downloads" / "latest" / "data" / "bilateral_trade.csv").read_bytes()
     assert got == (ROOT / "releases" / latest / "data" / "bilateral_trade.csv").read_bytes()
     if json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))["version"] == latest:
