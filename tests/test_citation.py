@@ -1,8 +1,8 @@
 """One citation source: APA, BibTeX, RIS, JSON-LD, CITATION.cff and .zenodo.json all come from the
 descriptor (scripts/cite.py), agree with each other, and are what the site and the files show.
 
-No network: the CFF schema is vendored (tests/cff/), and BibTeX is read by a small strict parser
-below (bibtexparser is not a dependency of the project)."""
+No network: the CFF schema is vendored (tests/cff/). BibTeX and RIS are read by the clients people
+use (bibtexparser, pybtex for BibTeX's own name rules, rispy), not by a reader of our own."""
 from __future__ import annotations
 
 import copy
@@ -11,8 +11,11 @@ import json
 import re
 from html import unescape
 
+import bibtexparser
 import jsonschema
+import pybtex.database
 import pytest
+import rispy
 import yaml
 from conftest import PACKAGE, ROOT, SITE_URL
 
@@ -36,67 +39,54 @@ def two_authors(desc: dict = DESC) -> dict:
     return d
 
 
-# ---------------------------------------------------------------- a strict BibTeX reader
+# ---------------------------------------------------------------- read as citation tools read
 
 def parse_bibtex(text: str) -> tuple[str, str, dict[str, str]]:
-    """One @type{key, field = {value}, ...} entry: (type, key, fields). Fails on unbalanced
-    braces, a field that is not braced, or anything after the entry."""
-    m = re.fullmatch(r"@(\w+)\{([^,\s{}]+),\n(.*)\n\}", text, re.S)
-    assert m, text
-    kind, key, body = m.groups()
-    fields, i = {}, 0
-    while i < len(body):
-        f = re.compile(r"\s*(\w+) = \{").match(body, i)
-        assert f, body[i:]
-        depth, j = 1, f.end()
-        while depth:
-            assert j < len(body), f"unbalanced braces in {f[1]}"
-            depth += {"{": 1, "}": -1}.get(body[j], 0)
-            j += 1
-        assert f[1] not in fields, f[1]
-        fields[f[1]] = body[f.end():j - 1]
-        rest = re.compile(r",\n|$").match(body, j)
-        assert rest, body[j:]
-        i = rest.end() if rest.group() else len(body)
-    return kind, key, fields
+    """One entry, read by bibtexparser (v2, as reference managers' Python scripts do): (type,
+    key, fields with the outer braces removed). Fails if any block does not parse, or there is
+    more or less than one entry."""
+    lib = bibtexparser.parse_string(text)
+    assert not lib.failed_blocks, [b.error for b in lib.failed_blocks]
+    assert len(lib.entries) == 1 and len(lib.blocks) == 1, text
+    (e,) = lib.entries
+    return e.entry_type, e.key, {f.key: f.value for f in e.fields}
 
 
-def split_authors(value: str) -> list[str]:
-    """BibTeX's own rule: authors are separated by ' and ' at brace depth 0."""
-    out, depth, start, i = [], 0, 0, 0
-    while i < len(value):
-        c = value[i]
-        depth += {"{": 1, "}": -1}.get(c, 0)
-        assert depth >= 0, value
-        if depth == 0 and value.startswith(" and ", i):
-            out.append(value[start:i])
-            start = i = i + 5
-            continue
-        i += 1
-    assert depth == 0, value
-    return out + [value[start:]]
+def bibtex_authors(text: str) -> list[tuple[list[str], list[str]]]:
+    """The authors as BibTeX itself splits them (pybtex implements BibTeX's name rules): each
+    person's (first names, last names). An organisation written as {…} is one last name."""
+    (entry,) = pybtex.database.parse_string(text, "bibtex").entries.values()
+    return [(p.first_names + p.middle_names, p.prelast_names + p.last_names) for p in entry.persons["author"]]
 
 
-def parse_ris(text: str) -> list[tuple[str, str]]:
-    lines = text.split("\n")
-    pairs = [(m[1], m[2]) for m in (re.fullmatch(r"([A-Z][A-Z0-9])  -(?: (.*))?", line) for line in lines) if m]
-    assert len(pairs) == len(lines), text
-    return [(k, v or "") for k, v in pairs]
+def parse_ris(text: str) -> dict:
+    """One RIS record, read by rispy (the reader reference-manager scripts use); rispy maps tags to
+    names (AU → authors, TI → title, PY → year, ET → edition, UR → urls, DO → doi)."""
+    (record,) = rispy.loads(text)
+    return record
+
+
+def ris_tags(text: str) -> list[str]:
+    """The tags in the order written (rispy returns a dict)."""
+    return [line[:2] for line in text.split("\n") if line.strip()]
 
 
 # ---------------------------------------------------------------- BibTeX, RIS, APA
 
 def test_bibtex_organisation_is_one_literal_and_authors_are_joined_one_by_one():
-    _, key, fields = parse_bibtex(cite.bibtex("k", cite.work(DESC, "1.0.0", "2026-11-22")))
-    assert fields["author"] == "{" + ORG + "}"  # author = {{Japan–Russia … team}}: a literal, never split
-    _, _, fields = parse_bibtex(cite.bibtex("k", cite.work(two_authors(), "1.0.0", "2026-11-22")))
-    assert split_authors(fields["author"]) == ["Ivanov, Vladimir I.", "{" + ORG + "}"]
+    one = cite.bibtex("k", cite.work(DESC, "1.0.0", "2026-11-22"))
+    assert parse_bibtex(one)[2]["author"] == "{" + ORG + "}"  # author = {{Japan–Russia … team}}
+    assert bibtex_authors(one) == [([], ["{" + ORG + "}"])]  # one literal name, not a person surnamed "team"
+    two = cite.bibtex("k", cite.work(two_authors(), "1.0.0", "2026-11-22"))
+    assert bibtex_authors(two) == [(["Vladimir", "I."], ["Ivanov"]), ([], ["{" + ORG + "}"])]
 
 
 def test_bibtex_escapes_every_special_character_and_stays_balanced():
     title = r"50% of {trade} & $ #1 a_b ~ ^ \end{x} }{"
     w = {**cite.work(DESC, "1.0.0", "2026-11-22"), "title": title}
-    _, _, fields = parse_bibtex(cite.bibtex("k", w))  # balanced, though the title is not
+    bib = cite.bibtex("k", w)
+    _, _, fields = parse_bibtex(bib)  # balanced, though the title is not
+    assert pybtex.database.parse_string(bib, "bibtex").entries["k"].fields["title"] == fields["title"]  # BibTeX reads the same
     t = fields["title"]
     assert t.startswith("{") and t.endswith("}")  # capitals kept by styles that lowercase titles
     for c in "%&$#_":
@@ -109,19 +99,15 @@ def test_apa_bibtex_ris_agree():
     w = cite.work(two_authors(), "1.0.1", "2027-01-15")
     (_, apa), (_, bib), (_, ris) = cite.formats("k", w)
     _, _, b = parse_bibtex(bib)
-    r = parse_ris(ris)
-    tags = [k for k, _ in r]
-    assert tags[0] == "TY" and tags[-1] == "ER" and dict(r)["TY"] == "DATA"
-    for tag in ("AU", "TI", "PY", "UR", "ET"):
-        assert 0 < tags.index(tag) < len(tags) - 1, tag
-    assert tags.index("AU") < tags.index("TI") < tags.index("PY")
-    assert [v for k, v in r if k == "AU"] == ["Ivanov, Vladimir I.", ORG]
-    assert split_authors(b["author"]) == ["Ivanov, Vladimir I.", "{" + ORG + "}"]
+    r, tags = parse_ris(ris), ris_tags(ris)
+    assert tags[0] == "TY" and tags[-1] == "ER" and r["type_of_reference"] == "DATA"
+    assert r["authors"] == ["Ivanov, Vladimir I.", ORG]
+    assert bibtex_authors(bib) == [(["Vladimir", "I."], ["Ivanov"]), ([], ["{" + ORG + "}"])]
     assert apa.startswith(f"Ivanov, V. I., & {ORG}. (2027). {DESC['title']} (Version 1.0.1) [Data set]. ")
-    assert b["title"] == "{" + dict(r)["TI"] + "}" == "{" + DESC["title"] + "}"  # (no special character in it)
-    assert b["year"] == dict(r)["PY"] == "2027" and b["version"] == dict(r)["ET"] == "1.0.1"
-    assert b["url"] == dict(r)["UR"] == SITE_URL and apa.endswith(" " + SITE_URL)
-    assert "howpublished" not in b and "doi" not in b and "DO" not in tags  # the package: no container, no DOI
+    assert b["title"] == "{" + r["title"] + "}" == "{" + DESC["title"] + "}"  # (no special character in it)
+    assert b["year"] == r["year"] == "2027" and b["version"] == r["edition"] == "1.0.1"
+    assert b["url"] == SITE_URL and r["urls"] == [SITE_URL] and apa.endswith(" " + SITE_URL)
+    assert "howpublished" not in b and "doi" not in b and "doi" not in r  # the package: no container, no DOI
 
 
 def test_a_doi_is_shown_wherever_one_is_configured():
@@ -131,7 +117,7 @@ def test_a_doi_is_shown_wherever_one_is_configured():
         assert cite.doi({**DESC, "id": given}) == d["id"]
     (_, apa), (_, bib), (_, ris) = cite.package_formats(d, "1.0.0", "2026-11-22")
     assert apa.endswith(". https://doi.org/10.5281/zenodo.1234567")  # APA: the DOI instead of the URL
-    assert parse_bibtex(bib)[2]["doi"] == "10.5281/zenodo.1234567" and ("DO", "10.5281/zenodo.1234567") in parse_ris(ris)
+    assert parse_bibtex(bib)[2]["doi"] == "10.5281/zenodo.1234567" and parse_ris(ris)["doi"] == "10.5281/zenodo.1234567"
     assert cite.cff(d, LATEST, [])["doi"] == "10.5281/zenodo.1234567"
     res = next(r for r in d["resources"] if r["name"] == "facts")
     latest = {"version": "1.0.0", "date": "2026-11-22", "resources": []}
@@ -238,6 +224,8 @@ def test_home_page_cites_the_package_at_the_current_release(built_site):
     _, key, fields = parse_bibtex(bib)
     assert key == f"{DESC['name']}-{LATEST['version']}" and fields["version"] == LATEST["version"]
     assert fields["author"] == "{" + ORG + "}" and fields["url"] == SITE_URL
+    ris = parse_ris(next(b for b in blocks if b.startswith("TY  -")))
+    assert ris["authors"] == [ORG] and ris["edition"] == LATEST["version"] and ris["urls"] == [SITE_URL]
 
 
 def test_jsonld_citation_is_the_apa_the_page_shows(built_site):
