@@ -11,6 +11,8 @@ without reading them as Markdown or Jinja, so they need HTML's escapes only, and
 """
 from __future__ import annotations
 
+import re
+
 _MAP = {ord(c): f"&#{ord(c)};" for c in "&<>\"'`*_{}[]|#%\\~!$^=:"}
 _MAP[ord("\n")] = "<br>"
 _MAP[ord("\r")] = ""
@@ -42,3 +44,29 @@ def html(value) -> str:
     """Escape for HTML text and a double-quoted attribute, for a template that prints the value
     as it is (see the module docstring): `&`, `<`, `>` and `"`; nothing else changes."""
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+_MD_INLINE = "\\`*_[]<>#|~&"  # syntax anywhere in a line ("(" and "!" only matter next to "[", escaped)
+_MD_LINE_START = re.compile(r"^(\d+)([.)])|^([-+=>])")  # a list item, quote or setext underline at a line's start
+
+
+def markdown(value) -> str:
+    """Escape for a plain Markdown file read as text or rendered by a forge (the release README):
+    a backslash before each character Markdown could read as syntax (CommonMark lets any ASCII
+    punctuation be escaped) and before a list or quote marker at the start, and a line break
+    becomes a space, so a title stays one line and no value becomes a link, emphasis, a heading,
+    a table cell or HTML; '.' and '-' elsewhere stay plain, so the file still reads as text."""
+    if missing(value):
+        return ""
+    out = "".join("\\" + c if c in _MD_INLINE else c for c in " ".join(str(value).split()))
+    return _MD_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else "\\" + m[3], out, count=1)
+
+
+def fence(text: str) -> str:
+    """A backtick fence longer than any run of backticks in text (CommonMark), so a value with
+    ``` cannot close the code block early."""
+    longest, run = 0, 0
+    for c in text:
+        run = run + 1 if c == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)

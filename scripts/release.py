@@ -37,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts import boundary, cite, formats, load, policy, profiles
+from scripts import boundary, cite, escape, formats, load, policy, profiles
 from scripts.integrity import verify_found
 from scripts.paths import Paths
 from scripts.problems import PipelineError
@@ -119,21 +119,25 @@ def license_text(desc: dict) -> str:
 
 
 def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) -> str:
+    """The release's README.md: what it is, how to cite it, its files. Every value from the
+    descriptor is Markdown-escaped (scripts.escape.markdown): it is data, shown as text."""
+    md = escape.markdown
     name, version = desc["name"], desc["version"]
-    licences = ", ".join(f"[{l.get('title') or l.get('name')}]({l.get('path', '')})" for l in desc.get("licenses", []))
+    licences = ", ".join(f"[{md(l.get('title') or l.get('name'))}](<{l.get('path', '')}>)" if l.get("path") else md(l.get("title") or l.get("name"))
+                         for l in desc.get("licenses", []))
     out = [
-        f"# {desc.get('title', name)}",
+        f"# {md(desc.get('title', name))}",
         "",
         f"- Package: `{name}`",
         f"- Version: **{version}**",
         f"- Released: {date}",
         f"- Licence: {licences} (see LICENSE.txt)",
         "",
-        summary,
+        md(summary),
         "",
     ]
     if desc.get("description"):
-        out += [desc["description"], ""]
+        out += [md(desc["description"]), ""]
     out += [
         "## How to cite",
         "",
@@ -141,10 +145,23 @@ def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) ->
         "",
     ]
     for label, text in cite.package_formats(desc, version, date):  # as the site's home page cites it
-        out += [text, ""] if label == "APA" else [f"```{label.lower()}", text, "```", ""]
+        fence = escape.fence(text)
+        out += [md(text), ""] if label == "APA" else [f"{fence}{label.lower()}", text, fence, ""]
     if desc.get("sources"):
-        out += ["## Sources", ""] + [f"- {s.get('title', '')}" for s in desc["sources"]] + [""]
+        out += ["## Sources", ""] + [f"- {md(s.get('title', ''))}" for s in desc["sources"]] + [""]
+    kinds = formats.names(desc)
     out += [
+        "## Files",
+        "",
+        f"- `{name}-{version}.zip`: the data package (`datapackage.json`, this README, the licence and `data/`),",
+        "  as Frictionless tools open it: `frictionless validate " + f"{name}-{version}.zip`.",
+        "- `data/*.csv`: one CSV per resource (UTF-8, comma-separated, header row); `datapackage.json` describes them.",
+        f"- `{kinds['workbook']}`: the same tables as a spreadsheet workbook (a README sheet, then one sheet per",
+        "  resource with column titles and units, cells typed; no cell is stored as a formula).",
+        f"- `{kinds['database']}`: an SQLite database, one table per resource with declared types and keys,",
+        f"  and a `{formats.METADATA_TABLE}` table; `{kinds['datasette']}` is its Datasette metadata",
+        f"  (`datasette {kinds['database']} --metadata {kinds['datasette']}`).",
+        "",
         "## Resources",
         "",
         "Each resource's Table Schema (fields, types, units, keys) is in `datapackage.json`.",
@@ -154,8 +171,7 @@ def readme_text(desc: dict, files: dict[str, bytes], date: str, summary: str) ->
     ]
     for res in desc["resources"]:
         rows = csv_row_count(files[res["path"]])
-        title = str(res.get("title", "")).replace("|", "\\|")
-        out.append(f"| `{res['name']}` | {title} | `{res['path']}` | {rows} | `{sha256_of(files[res['path']])}` |")
+        out.append(f"| `{res['name']}` | {md(res.get('title', ''))} | `{res['path']}` | {rows} | `{sha256_of(files[res['path']])}` |")
     out += ["", f"`datapackage.json` has SHA-256 `{sha256_of(files['datapackage.json'])}`. Every file of the release,",
             f"including `{name}-{version}.zip`, is listed in the `{SUMS}` file published with it (`sha256sum -c {SUMS}`).", ""]
     return "\n".join(out)

@@ -305,3 +305,36 @@ def test_download_files_catalog_and_sums():
     for line in lines:
         digest, path = line.split("  ", 1)
         assert digest == hashlib.sha256(files[f"downloads/{path}"]).hexdigest(), path
+
+
+# ---------------------------------------------------------------- the release README, as a forge renders it
+
+def test_release_readme_shows_metadata_as_text_and_lists_every_format(pkg_copy):
+    """The README is Markdown that GitHub, GitLab and editors render (CommonMark, here
+    markdown-it-py): a hostile title, description, summary or resource title renders as the
+    same text, never as a link, emphasis, heading, list, table cell or HTML."""
+    from markdown_it import MarkdownIt
+    import re
+    from html import unescape
+
+    hostile = {"title": "# <script>alert(1)</script> *x* [a](javascript:alert(1)) | ~~s~~ &amp;",
+               "description": "1. not a list\n- nor this\n> nor a quote `code` _em_",
+               "res": "<b>bold</b> | cell ![i](x)"}
+    desc = json.loads((pkg_copy / "datapackage.json").read_text(encoding="utf-8"))
+    desc["title"], desc["description"] = hostile["title"], hostile["description"]
+    desc["resources"][0]["title"] = hostile["res"]
+    (pkg_copy / "datapackage.json").write_text(json.dumps(desc, ensure_ascii=False), encoding="utf-8")
+    files = release.package_files(pkg_copy)
+    text = release.readme_text(desc, files, DATE, "**bold** summary <i>")
+    html = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(text)
+    head, _, rest = html.partition("</ul>\n")
+    title = re.fullmatch(r"<h1>([^<]*)</h1>", head.split("\n")[0])
+    assert title and unescape(title[1]) == hostile["title"]  # one heading, of text only
+    paragraphs = re.findall(r"<p>([^<]*)</p>", rest.split("<h2>")[0])
+    assert [unescape(p) for p in paragraphs] == ["**bold** summary <i>", " ".join(hostile["description"].split())]
+    assert "<script" not in html
+    row = next(line for line in text.splitlines() if line.startswith(f"| `{desc['resources'][0]['name']}`"))
+    cells = re.findall(r"<td>(.*?)</td>", MarkdownIt("commonmark").enable("table").render("| a | b | c | d | e |\n|---|---|---|---|---|\n" + row))
+    assert len(cells) == 5 and unescape(re.sub(r"<[^>]+>", "", cells[1])) == hostile["res"]  # one cell, as text
+    for suffix in (".zip", ".xlsx", ".sqlite", ".datasette.json"):
+        assert f"{desc['name']}-{desc['version']}{suffix}" in text, suffix
