@@ -132,6 +132,8 @@ def texts(pkg):
     for s in pkg.raw["sources"].to_dict("records"):
         if s["source_file"]:
             raw = (SOURCES / s["source_file"]).read_text(encoding="utf-8")
+            # Italics are marked *like this* in the text files; the printed words carry no asterisks.
+            raw = re.sub(r"\*([^*\n]+)\*", r"\1", raw)
             # The brief is hyphenated at line ends: accept the quote with the hyphen or joined.
             out[s["source_id"]] = [_normalise(raw), _normalise(re.sub(r"-\s*\n\s*", "-", raw)), _normalise(re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", raw))]
     return out
@@ -151,3 +153,18 @@ def test_printed_figure_is_in_its_quote(pkg):
 def test_quotes_are_short(pkg):
     for name in ("facts", "timeline", "projects", "plan_documents"):
         assert max(len(q) for q in pkg.raw[name].quote) <= 300
+
+
+def test_organisation_names_are_printed(pkg, texts):
+    """The printed form of every organisation (name_in_source, or the name where none is given) is in its source."""
+    missing = [(r["org_id"], r["name_in_source"] or r["name"]) for r in pkg.raw["organisations"].to_dict("records")
+               if not any(_normalise(r["name_in_source"] or r["name"]) in t for t in texts[r["source_id"]])]
+    assert missing == []
+
+
+def test_project_party_names_are_printed(pkg, texts):
+    """Each party's name as printed is in the source of its project."""
+    source_of = {r["project_id"]: r["source_id"] for r in pkg.raw["projects"].to_dict("records")}
+    missing = [(r["project_id"], r["org_id"], r["name_in_source"]) for r in pkg.raw["project_parties"].to_dict("records")
+               if not any(_normalise(r["name_in_source"]) in t for t in texts[source_of[r["project_id"]]])]
+    assert missing == []
