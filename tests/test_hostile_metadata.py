@@ -73,7 +73,7 @@ def hostile_package(dest: Path) -> Path:
             if key in r:
                 r[key] = tagged(key)
         for f in r["schema"]["fields"]:
-            f["title"], f["description"] = tagged("FT"), tagged("FD")
+            f["title"], f["description"] = tagged(f"FT-{f['name']}-"), tagged("FD")  # titles are unique in a resource
             if "unit" in f:
                 f["unit"] = tagged("FU")
             if (r["name"], f["name"]) == RENAMED_FIELD:
@@ -383,6 +383,36 @@ def test_metadata_shown_as_text_must_be_text():
     problems = policy.descriptor_problems(d)
     assert [p.field for p in problems] == ["title", f"resources[{d['resources'][0]['name']}].title",
                                            f"resources[{d['resources'][1]['name']}].description"]
+
+
+def test_every_field_of_the_real_descriptor_has_a_title_and_a_description():
+    """The column headers and the schema table of every dataset page read them."""
+    for r in descriptor()["resources"]:
+        for f in r["schema"]["fields"]:
+            assert f.get("title", "").strip() and f.get("description", "").strip(), (r["name"], f["name"])
+        titles = [f["title"].casefold() for f in r["schema"]["fields"]]
+        assert len(titles) == len(set(titles)), r["name"]
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda f: f.pop("title"), "title"), (lambda f: f.update(title="  "), "title"),
+    (lambda f: f.pop("description"), "description"), (lambda f: f.update(description=["a"]), "description"),
+])
+def test_a_field_without_a_title_or_description_is_refused(change, field):
+    d = descriptor()
+    res = next(r for r in d["resources"] if r["name"] == "bilateral_trade")
+    change(next(f for f in res["schema"]["fields"] if f["name"] == "value"))
+    assert [p.field for p in policy.descriptor_problems(d)] == [f"resources[bilateral_trade].fields[value].{field}"]
+
+
+def test_two_fields_with_one_title_are_refused():
+    d = descriptor()
+    res = next(r for r in d["resources"] if r["name"] == "bilateral_trade")
+    value, printed = (next(f for f in res["schema"]["fields"] if f["name"] == n) for n in ("value", "value_in_source"))
+    printed["title"] = " " + value["title"].upper()  # case and spaces do not tell headers apart
+    [p] = policy.descriptor_problems(d)
+    assert p.field == "resources[bilateral_trade].fields[value_in_source].title"
+    assert "'value'" in p.message and "'value_in_source'" in p.message and "own title" in p.fix
 
 
 @pytest.mark.parametrize("name", ["../../../tmp/pwn", "a/b", ".hidden", "", "Trade", "a b", "<img>", None, "timeline"])
