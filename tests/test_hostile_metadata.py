@@ -206,6 +206,12 @@ def test_hostile_metadata_is_inert_and_literal_on_every_page(hostile):
     assert tagged("SC") in shown["index.html"]  # a hand-written page quoting a source title (macro)
     assert tagged("LT") in shown["datasets/index.html"] and tagged("PD") in shown["datasets/index.html"]
     assert tagged("KD") in shown["quality/index.html"] and tagged("KN") in shown["quality/index.html"]
+    # Field titles are the data tables' column headers, shown exactly as typed (and the field
+    # name, hostile too, below its title); descriptions are the headers' tooltips.
+    regions = pages["datasets/regions/index.html"]
+    assert tagged("FT-region_code-") in regions.texts and tagged("FN") in regions.texts
+    assert any(a.get("title") == tagged("FD") for tag, a in regions.elements if tag == "th")
+    assert any(a.get("data-name") == tagged("FN") for tag, a in regions.elements if tag == "th")
 
 
 def test_titles_in_nav_title_header_and_meta_are_decoded_once(hostile):
@@ -316,7 +322,7 @@ def test_no_script_of_the_metadata_runs_in_chromium(hostile):
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page()
+            page = browser.new_page(accept_downloads=True)
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             for path in ("/", "/datasets/", "/datasets/regions/", "/sources/", "/changelog/"):
                 page.goto(server + path, wait_until="load")
@@ -327,6 +333,17 @@ def test_no_script_of_the_metadata_runs_in_chromium(hostile):
             nav = page.locator(f"nav a[href='../facts/']").first.inner_text()
             assert " ".join(nav.split()) == tagged("RT-facts-")
             assert page.locator("h1").first.inner_text().startswith(tagged("RT-regions-"))
+            # tables.js moves each hostile header into a sort button, filters and downloads:
+            # the title stays text, and nothing of it runs.
+            data = page.locator("div[data-tools]").first
+            data.locator("th button.sort").first.click()
+            assert data.locator("th button.sort").first.inner_text().startswith(tagged("FT-region_code-"))
+            page.locator(".table-tools input").first.fill("<script>")
+            with page.expect_download() as info:
+                page.locator(".table-download").first.click()
+            downloaded = open(info.value.path(), encoding="utf-8").read()
+            assert tagged("FN").replace('"', '""') in downloaded  # the field name as the header, quoted
+            assert page.evaluate("window.__xss") is None
             # Search shows index entries as HTML: type a word of the titles and read the results.
             results = search(page, "RT")
             assert "RT-" in results and "<img src=x onerror=alert(1)>" in results

@@ -98,7 +98,7 @@
     count.setAttribute("role", "status");
     var download = document.createElement("button");
     download.type = "button";
-    download.className = "md-button table-download";
+    download.className = "table-download";
     download.textContent = wrap.getAttribute("data-download");
     tools.appendChild(label);
     tools.appendChild(input);
