@@ -205,3 +205,12 @@ def test_titles_names_ids_and_cells_are_text():
                       positions=[0], tools=evil, caption=evil))
     assert "<script" not in out and "{{" not in out and "|" not in out and '"x' not in out
     assert out.count("&#60;script&#62;") + out.count("&lt;script&gt;") >= 6
+
+
+def test_a_malformed_panel_spec_in_charts_yml_is_refused_with_the_chart():
+    from scripts import chart_spec
+
+    spec = next(s for s in chart_spec.load_specs(ROOT / "spec" / "charts.yml") if s["id"] == "trade-1998-2005")
+    assert chart_spec.check_spec(spec) == []
+    spec = {**spec, "table": {"rows": {"period_label": "Period"}, "columns": "flow_labels", "value": "value"}}
+    assert chart_spec.check_spec(spec) == ["table names 'flow_labels', which is not in the chart's columns"]
