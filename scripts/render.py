@@ -92,7 +92,7 @@ def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]
     total, shown = len(raw), min(len(raw), PREVIEW_ROWS)
     preview = s("dataset.preview_html", shown=shown, total=total, name=name) if total > shown else ""
     pk = resource["schema"].get("primaryKey", [])
-    schema_rows = [[f["name"], f["type"], f.get("unit", ""), f.get("description", ""), constraints_text(r, f, pk)]
+    schema_rows = [[f["name"], f.get("title", ""), f["type"], f.get("unit", ""), f.get("description", ""), constraints_text(r, f, pk)]
                    for f in resource["schema"]["fields"]]
     fks = [{"fields": ", ".join(cite.as_list(fk["fields"])), "resource": fk["reference"]["resource"],
             "ref_fields": ", ".join(cite.as_list(fk["reference"]["fields"]))} for fk in resource["schema"].get("foreignKeys", [])]
