@@ -38,11 +38,11 @@ def synthetic_resource(name: str, rows: int) -> tuple[dict, list[list]]:
     """A resource descriptor and its rows: ids, years, values, a source and a locator."""
     schema = {
         "fields": [
-            {"name": "id", "type": "integer", "description": "Row number.", "constraints": {"required": True}},
-            {"name": "year", "type": "year", "description": "Year."},
-            {"name": "value", "type": "number", "unit": "million USD", "description": "A synthetic value."},
-            {"name": "source_id", "type": "string", "description": "A source_id of the sources resource.", "constraints": {"required": True}},
-            {"name": "locator", "type": "string", "description": "Where in the source.", "constraints": {"required": True}},
+            {"name": "id", "title": "Row", "type": "integer", "description": "Row number.", "constraints": {"required": True}},
+            {"name": "year", "title": "Year", "type": "year", "description": "Year."},
+            {"name": "value", "title": "Value", "type": "number", "unit": "million USD", "description": "A synthetic value."},
+            {"name": "source_id", "title": "Source", "type": "string", "description": "A source_id of the sources resource.", "constraints": {"required": True}},
+            {"name": "locator", "title": "Locator in source", "type": "string", "description": "Where in the source.", "constraints": {"required": True}},
         ],
         "primaryKey": ["id"],
         "missingValues": [""],

@@ -13,12 +13,13 @@ import re
 import yaml
 
 from scripts.chart_data import DERIVATIONS, derivation, parts_of, verb_of
+from scripts.chart_table import table_errors
 from scripts.chart_text import ENV, SPEC_FILE, check_syntax
 from scripts.chart_views import LAYOUTS
 from scripts.problems import PipelineError, Problem
 
 REQUIRED = {"id", "title", "resources", "data", "view", "description", "caption", "unit"}
-OPTIONAL = {"subtitle", "context", "fit", "inline", "labels", "caption_template"}
+OPTIONAL = {"subtitle", "context", "fit", "inline", "labels", "caption_template", "table"}
 DATA_KEYS = {"resource", "parts", "where", "derive", "columns", "require", "sort"}
 PART_KEYS = {"resource", "where", "derive"}
 SORT_KEYS = {"column", "descending", "rank", "order"}
@@ -128,6 +129,8 @@ def check_spec(spec) -> list[str]:
     errors += [f"context name '{k}' would hide the built-in of that name; choose another"
                for k in sorted(set(context) & (RESERVED | set(ENV.globals)))]
     errors += _check_data(spec["data"], spec["resources"], spec.get("labels") or {})
+    if isinstance(spec["data"], dict) and _is_list_of_str(spec["data"].get("columns")):
+        errors += table_errors(spec.get("table"), spec["data"]["columns"])
     if not errors:
         errors += _check_view(spec)
     texts = {k: spec.get(k) for k in ("title", "subtitle", "description", "unit", "caption_template")}

@@ -46,6 +46,7 @@ from xml.sax.saxutils import escape
 import pandas as pd
 import vl_convert as vlc
 
+from scripts import chart_table
 from scripts.chart_spec import load_specs
 from scripts.chart_text import ChartProblem, Sources, data_file, is_missing
 from scripts.chart_views import WIDTH, make_chart, run_step
@@ -308,6 +309,11 @@ def render_all(tables: dict[str, pd.DataFrame], specs: list[dict], cache_dir: pa
     for chart, texts in built:
         try:
             results.append(run_step(chart.id, "view (SVG)", lambda: _render(chart, texts, cache, used), chart.resources))
+        except ChartProblem as exc:
+            problems += exc.problems
+    for result, spec in zip(results, specs):  # the "Data behind this chart" panel (scripts.chart_table)
+        try:
+            result["table"] = chart_table.wide(result["id"], spec.get("table"), result["columns"], result["rows"], result["unit"])
         except ChartProblem as exc:
             problems += exc.problems
     if problems:

@@ -133,7 +133,9 @@ def define_env(env):
             if c not in fields:
                 raise KeyError(f"macro: no field {c!r} in {resource}")
         rows = [x for x in rows if all(str(x[k]) == str(v) for k, v in (where or {}).items())]
-        return r.table(columns, [[x[c] for c in columns] for x in rows], caption=caption or _ctx()["tables"][resource]["title"])
+        t = _ctx()["tables"][resource]
+        return r.table(columns, [[x[c] for c in columns] for x in rows], caption=caption or t["title"], numeric=set(t.get("numeric", ())),
+                       labels=[t.get("titles", {}).get(c, c) for c in columns], names=columns, tools=resource)
 
     @env.macro
     def dataset(resource: str, label: str = "") -> str:

@@ -5,7 +5,10 @@ publish one. Every page, citation and release README states the licence and the 
 release is frozen at the version: so a descriptor must name at least one licence with a title
 and a URL, and its version must be semantic (MAJOR.MINOR.PATCH, optionally -prerelease). The
 metadata the pages show as text (titles, descriptions, contributor names) must be strings, and a
-resource's name, which becomes a file name and a URL, a plain unique word.
+resource's name, which becomes a file name and a URL, a plain unique word. Every field has a
+`title` (the column header readers see on the dataset page) and a `description` (the schema
+table and the downloads' metadata), and no two fields of a resource share a title: a header
+must say which column it is.
 
 `SEMVER` is the project's one semantic-version rule; scripts.release orders and freezes
 releases with it.
@@ -122,13 +125,36 @@ def text_problems(descriptor: dict) -> list[Problem]:
         for f in (schema.get("fields") or []) if isinstance(schema, dict) else []:
             if isinstance(f, dict):
                 for key in ("title", "description", "unit"):
-                    need(f.get(key), f"resources[{name}].fields[{f.get('name', '?')}].{key}", False)
+                    need(f.get(key), f"resources[{name}].fields[{f.get('name', '?')}].{key}", key != "unit")
+    return found
+
+
+def field_title_problems(descriptor: dict) -> list[Problem]:
+    """Field titles are the column headers of a dataset page: two alike would leave a reader
+    unable to tell the columns apart."""
+    found = []
+    for res in descriptor.get("resources", []):
+        schema = res.get("schema") if isinstance(res, dict) else None
+        seen: dict[str, str] = {}
+        for f in (schema.get("fields") or []) if isinstance(schema, dict) else []:
+            title = f.get("title") if isinstance(f, dict) else None
+            if not isinstance(title, str) or not title.strip():
+                continue
+            key = " ".join(title.split()).casefold()
+            if key in seen:
+                found.append(Problem(DESCRIPTOR, f"resources[{res.get('name', '?')}]: fields {seen[key]!r} and "
+                                     f"{f.get('name', '?')!r} have the same title {_short(title)}; it is the column header readers see.",
+                                     "Give each field of a resource its own title, e.g. 'Value' and 'Value as printed'.",
+                                     field=f"resources[{res.get('name', '?')}].fields[{f.get('name', '?')}].title"))
+            else:
+                seen[key] = f.get("name", "?")
     return found
 
 
 def descriptor_problems(descriptor: dict) -> list[Problem]:
     """Every way a loaded descriptor breaks the project's policy (empty: none)."""
-    return version_problems(descriptor) + licence_problems(descriptor) + name_problems(descriptor) + text_problems(descriptor)
+    return (version_problems(descriptor) + licence_problems(descriptor) + name_problems(descriptor) + text_problems(descriptor)
+            + field_title_problems(descriptor))
 
 
 def check(descriptor: dict) -> None:

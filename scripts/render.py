@@ -19,9 +19,10 @@ from pathlib import Path
 import pandas as pd
 from markupsafe import Markup
 
-from scripts import chart_api, cite, escape
+from scripts import anchors, chart_api, cite, columns, escape, lookup
 from scripts.cite import source_label
 from scripts.formats import downloads as format_downloads
+from scripts.problems import PipelineError, Problem
 from scripts.templating import Renderer
 
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
@@ -88,10 +89,10 @@ def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]
              (s["dataset.facts.licence"], s("dataset.facts.licence_value_html", licence=licence_label(m.pkg.descriptor)))]
     csv = next((x for x in latest["resources"] if x["name"] == name), None)
     zip_ = {**latest["zip"], "name": latest["zip"]["url"].rsplit("/", 1)[-1]}
-    total, shown = len(raw), raw.head(PREVIEW_ROWS).values.tolist()
-    preview = s("dataset.preview_html", shown=len(shown), total=total, name=name) if total > len(shown) else ""
+    total, shown = len(raw), min(len(raw), PREVIEW_ROWS)
+    preview = s("dataset.preview_html", shown=shown, total=total, name=name) if total > shown else ""
     pk = resource["schema"].get("primaryKey", [])
-    schema_rows = [[f["name"], f["type"], f.get("unit", ""), f.get("description", ""), constraints_text(r, f, pk)]
+    schema_rows = [[f["name"], f.get("title", ""), f["type"], f.get("unit", ""), f.get("description", ""), constraints_text(r, f, pk)]
                    for f in resource["schema"]["fields"]]
     fks = [{"fields": ", ".join(cite.as_list(fk["fields"])), "resource": fk["reference"]["resource"],
             "ref_fields": ", ".join(cite.as_list(fk["reference"]["fields"]))} for fk in resource["schema"].get("foreignKeys", [])]
@@ -99,11 +100,24 @@ def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]
         "dataset.md", resource=resource, facts=facts, csv=csv, zip=zip_, version=version,
         descriptor_url=latest["datapackage"]["url"], formats=format_downloads(latest), cite_box=cite_box(r, m, resource, m.site_url + page_url),
         charts=[{"title": ch["title"], "figure": r.figure(ch, "../../", data_table=False)} for ch in charts],
-        preview=preview, data_table=r.table(list(raw.columns), shown, caption=s("dataset.table_caption", title=resource["title"], total=total),
-                                          numeric=numeric_fields(resource), search=False),
+        preview=preview, data_table=data_table(r, resource, raw.head(PREVIEW_ROWS), caption=s("dataset.table_caption", title=resource["title"], total=total)),
         schema_table=r.table(s["dataset.schema_columns"], schema_rows, caption=s("dataset.schema_caption", name=name)),
         foreign_keys=fks, provenance=prov)
     return front_matter(resource["title"], resource["description"][:300], jsonld=jsonld) + str(body)
+
+
+def data_table(r: Renderer, resource: dict, raw: pd.DataFrame, caption: str) -> Markup:
+    """A resource's rows as its dataset page shows them: headers are the fields' titles (the
+    name below, for CSV users), columns in the order of spec/tables.yml (scripts.columns), and
+    each row's id its primary key's anchor (scripts.anchors), so prose can link to a row."""
+    fields = {f["name"]: f for f in resource["schema"]["fields"]}
+    shown = [c for c in columns.order(r.table_rule, resource) if c in raw.columns]
+    file_order = [str(c) for c in raw.columns]
+    pk = resource["schema"].get("primaryKey", [])
+    ids = [anchors.row_id(k) for k in lookup.key_of(raw, [pk] if isinstance(pk, str) else list(pk))] if pk else None
+    return r.table(shown, raw[shown].values.tolist(), caption=caption, numeric=numeric_fields(resource), search=False,
+                   labels=[fields[c].get("title") or c for c in shown], names=shown, positions=[file_order.index(c) for c in shown],
+                   descriptions=[fields[c].get("description", "") for c in shown], ids=ids, tools=resource["name"])
 
 
 def cite_box(r: Renderer, m: "SiteModel", resource: dict, url: str) -> Markup:
@@ -220,6 +234,9 @@ def site_files(r: Renderer, m: SiteModel, docs: dict[str, bytes]) -> dict[str, b
         files[f"assets/charts/{ch['id']}.metadata.json"] = chart_api.metadata(ch, m.pkg.descriptor, m.pkg.raw, m.sources, m.latest, m.site_url)
         for name in ch["resources"]:
             by_resource.setdefault(name, []).append(ch)
+    rule_errors = columns.rule_problems(r.table_rule)
+    if rule_errors:
+        raise PipelineError("Render", [Problem("spec/tables.yml", e, "correct spec/tables.yml (its header explains every key)") for e in rule_errors])
     files["datasets/index.md"] = catalog_page(r, m)
     for res in m.pkg.descriptor["resources"]:
         files[f"datasets/{res['name']}.md"] = dataset_page(r, m, res, by_resource.get(res["name"], []))
@@ -264,6 +281,8 @@ def context(m: SiteModel, strings=None) -> dict:
         raw = m.pkg.raw[res["name"]]
         tables[res["name"]] = {"title": res["title"], "primaryKey": res["schema"].get("primaryKey", []),
                                "fields": [str(c) for c in raw.columns], "row_count": len(raw),
+                               "titles": {f["name"]: f.get("title") or f["name"] for f in res["schema"]["fields"]},
+                               "numeric": sorted(numeric_fields(res)),
                                "digest": m.pkg.digests.get(res.get("path")) or rows_digest(raw)}
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
     return {"version": version_label(m, strings), "licence": licence_label(m.pkg.descriptor), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,

@@ -30,7 +30,8 @@ from markupsafe import Markup
 
 from scripts.escape import attr, text
 
-LONG_TEXT = 160  # table cells longer than this are shown in a smaller font
+LONG_TEXT = 160  # a column with a cell longer than this wraps at a wide measure (a paragraph: quotes, notes)
+WRAP_TEXT = 40  # one with a cell longer than this, at a narrow one (names, short phrases)
 
 
 class Strings:
@@ -113,17 +114,45 @@ class Renderer:
         """A fragment, safe to place in another template or a Markdown page."""
         return Markup(self.env.get_template(template).render(**context))
 
-    def table(self, columns: list, rows: list[list], caption: str = "", numeric=(), search: bool = True,
-              labels: list | None = None) -> Markup:
-        """An accessible, scrollable table; numeric columns right-aligned, long text smaller;
-        search=False keeps it out of the search index."""
-        def cls(c, v):
-            return "num" if c in numeric else ("long" if len(str(v)) > LONG_TEXT else "")
+    @cached_property
+    def table_rule(self) -> dict:
+        """The column order of dataset tables (spec/tables.yml; scripts.columns applies it)."""
+        return yaml.safe_load((self.spec / "tables.yml").read_text(encoding="utf-8")) or {}
 
-        cells = [[{"v": v, "cls": cls(c, v)} for c, v in zip(columns, row)] for row in rows]
-        return self.render("table.html", columns=labels or columns, rows=cells, caption=caption, search=search)
+    def table(self, columns: list, rows: list[list], caption: str = "", numeric=(), search: bool = True,
+              labels: list | None = None, names: list | None = None, ids: list | None = None,
+              tools: str | None = None, descriptions: list | None = None, positions: list | None = None) -> Markup:
+        """An accessible table that scrolls in its own box (tables.js adds sorting; and with
+        `tools`, the file stem of its 'download these rows', a filter box, a row count and the
+        download). Numeric columns are right-aligned; columns of long text wrap at a readable
+        width. labels: the headers shown (default: columns); names: each column's field name,
+        shown small under its label and used as the header of the downloaded rows; positions:
+        each column's place in the CSV file, so the downloaded rows have the file's column order;
+        descriptions: each header's tooltip; ids: each row's id (scripts.anchors.row_id);
+        search=False keeps the table out of the search index."""
+        def cls(c, values):
+            if c in numeric:
+                return "num"
+            return "long" if any(len(str(v)) > LONG_TEXT for v in values) else ("wrap" if any(len(str(v)) > WRAP_TEXT for v in values) else "")
+
+        classes = [cls(c, [row[i] for row in rows]) for i, c in enumerate(columns)]
+        headers = [{"label": label, "cls": classes[i], "name": names[i] if names else None,
+                    "title": descriptions[i] if descriptions else None, "col": positions[i] if positions else None}
+                   for i, label in enumerate(labels or columns)]
+        body = [{"id": ids[j] if ids else None, "cells": [{"v": v, "cls": k} for v, k in zip(row, classes)]} for j, row in enumerate(rows)]
+        return self.render("table.html", headers=headers, rows=body, caption=caption, search=search, tools=tools)
 
     def figure(self, ch: dict, prefix: str, data_table: bool = True) -> Markup:
         """A chart (see figure.html); `ch` is a chart's metadata from scripts.charts."""
-        data = self.table(ch["columns"], ch["rows"], caption=self.strings("figure.data_caption", title=ch["title"])) if data_table else ""
+        data = self.chart_table(ch) if data_table else ""
         return self.render("figure.html", ch=ch, prefix=prefix, data_table=data_table, table=data)
+
+    def chart_table(self, ch: dict) -> Markup:
+        """The "Data behind this chart" panel: the wide table of the chart's `table:` spec
+        (scripts.chart_table) with reader labels, or without one the chart's CSV as it is."""
+        wide = ch.get("table")
+        if not wide:
+            return self.table(ch["columns"], ch["rows"], caption=self.strings("figure.data_caption", title=ch["title"]), tools=ch["id"])
+        key = "figure.data_caption_unit" if wide["unit"] else "figure.data_caption"
+        return self.table(wide["columns"], wide["rows"], numeric=set(wide["numeric"]), tools=ch["id"],
+                          caption=self.strings(key, title=ch["title"], unit=wide["unit"]))

@@ -101,7 +101,7 @@ def test_chart_ids_and_metadata(rendered):
     meta, out, _, _ = rendered
     assert [m["id"] for m in meta] == EXPECTED_IDS
     keys = {"id", "title", "subtitle", "description", "caption", "resources", "unit", "width", "height", "svg_light", "svg_dark",
-            "csv", "columns", "rows", "files"}
+            "csv", "columns", "rows", "files", "table"}
     for m in meta:
         assert set(m) == keys
         assert set(m["files"]) == {m["svg_light"], m["svg_dark"], m["csv"]}

@@ -121,11 +121,8 @@ def test_workbook_has_one_typed_sheet_per_resource(workbook):
         ws = workbook[name]
         rows = list(ws.iter_rows(values_only=True))
         fields = res["schema"]["fields"]
-        header = [f.get("title") or f["name"] for f in fields]
-        assert [h.split(" (")[0] for h in rows[0]] == header, name
-        for f, h in zip(fields, rows[0]):
-            if f.get("unit"):
-                assert h == f"{f['name']} ({f['unit']})"
+        header = [(f.get("title") or f["name"]) + (f" ({f['unit']})" if f.get("unit") else "") for f in fields]
+        assert list(rows[0]) == header, name  # each field's title, with its unit
         expected = csv_dicts(PACKAGE / res["path"])
         assert len(rows) - 1 == len(expected), name
         for got, want in zip(rows[1:], expected):
@@ -163,7 +160,7 @@ def test_text_that_looks_like_a_formula_stays_text(pkg_copy):
     out = formats.release_formats(json.loads(files["datapackage.json"]), files, DATE)
     wb = openpyxl.load_workbook(io.BytesIO(out[f"{TOP}.xlsx"]))
     ws = wb["facts"]
-    col = [c.value for c in ws[1]].index("note") + 1
+    col = [c.value for c in ws[1]].index("Note") + 1  # the field's title heads its column
     for i, text in enumerate(hostile, start=2):
         cell = ws.cell(row=i, column=col)
         assert cell.data_type == "s", text

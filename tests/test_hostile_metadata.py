@@ -73,7 +73,7 @@ def hostile_package(dest: Path) -> Path:
             if key in r:
                 r[key] = tagged(key)
         for f in r["schema"]["fields"]:
-            f["title"], f["description"] = tagged("FT"), tagged("FD")
+            f["title"], f["description"] = tagged(f"FT-{f['name']}-"), tagged("FD")  # titles are unique in a resource
             if "unit" in f:
                 f["unit"] = tagged("FU")
             if (r["name"], f["name"]) == RENAMED_FIELD:
@@ -206,6 +206,12 @@ def test_hostile_metadata_is_inert_and_literal_on_every_page(hostile):
     assert tagged("SC") in shown["index.html"]  # a hand-written page quoting a source title (macro)
     assert tagged("LT") in shown["datasets/index.html"] and tagged("PD") in shown["datasets/index.html"]
     assert tagged("KD") in shown["quality/index.html"] and tagged("KN") in shown["quality/index.html"]
+    # Field titles are the data tables' column headers, shown exactly as typed (and the field
+    # name, hostile too, below its title); descriptions are the headers' tooltips.
+    regions = pages["datasets/regions/index.html"]
+    assert tagged("FT-region_code-") in regions.texts and tagged("FN") in regions.texts
+    assert any(a.get("title") == tagged("FD") for tag, a in regions.elements if tag == "th")
+    assert any(a.get("data-name") == tagged("FN") for tag, a in regions.elements if tag == "th")
 
 
 def test_titles_in_nav_title_header_and_meta_are_decoded_once(hostile):
@@ -316,7 +322,7 @@ def test_no_script_of_the_metadata_runs_in_chromium(hostile):
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page()
+            page = browser.new_page(accept_downloads=True)
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             for path in ("/", "/datasets/", "/datasets/regions/", "/sources/", "/changelog/"):
                 page.goto(server + path, wait_until="load")
@@ -327,6 +333,17 @@ def test_no_script_of_the_metadata_runs_in_chromium(hostile):
             nav = page.locator(f"nav a[href='../facts/']").first.inner_text()
             assert " ".join(nav.split()) == tagged("RT-facts-")
             assert page.locator("h1").first.inner_text().startswith(tagged("RT-regions-"))
+            # tables.js moves each hostile header into a sort button, filters and downloads:
+            # the title stays text, and nothing of it runs.
+            data = page.locator("div[data-tools]").first
+            data.locator("th button.sort").first.click()
+            assert data.locator("th button.sort").first.inner_text().startswith(tagged("FT-region_code-"))
+            page.locator(".table-tools input").first.fill("<script>")
+            with page.expect_download() as info:
+                page.locator(".table-download").first.click()
+            downloaded = open(info.value.path(), encoding="utf-8").read()
+            assert tagged("FN").replace('"', '""') in downloaded  # the field name as the header, quoted
+            assert page.evaluate("window.__xss") is None
             # Search shows index entries as HTML: type a word of the titles and read the results.
             results = search(page, "RT")
             assert "RT-" in results and "<img src=x onerror=alert(1)>" in results
@@ -383,6 +400,36 @@ def test_metadata_shown_as_text_must_be_text():
     problems = policy.descriptor_problems(d)
     assert [p.field for p in problems] == ["title", f"resources[{d['resources'][0]['name']}].title",
                                            f"resources[{d['resources'][1]['name']}].description"]
+
+
+def test_every_field_of_the_real_descriptor_has_a_title_and_a_description():
+    """The column headers and the schema table of every dataset page read them."""
+    for r in descriptor()["resources"]:
+        for f in r["schema"]["fields"]:
+            assert f.get("title", "").strip() and f.get("description", "").strip(), (r["name"], f["name"])
+        titles = [f["title"].casefold() for f in r["schema"]["fields"]]
+        assert len(titles) == len(set(titles)), r["name"]
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda f: f.pop("title"), "title"), (lambda f: f.update(title="  "), "title"),
+    (lambda f: f.pop("description"), "description"), (lambda f: f.update(description=["a"]), "description"),
+])
+def test_a_field_without_a_title_or_description_is_refused(change, field):
+    d = descriptor()
+    res = next(r for r in d["resources"] if r["name"] == "bilateral_trade")
+    change(next(f for f in res["schema"]["fields"] if f["name"] == "value"))
+    assert [p.field for p in policy.descriptor_problems(d)] == [f"resources[bilateral_trade].fields[value].{field}"]
+
+
+def test_two_fields_with_one_title_are_refused():
+    d = descriptor()
+    res = next(r for r in d["resources"] if r["name"] == "bilateral_trade")
+    value, printed = (next(f for f in res["schema"]["fields"] if f["name"] == n) for n in ("value", "value_in_source"))
+    printed["title"] = " " + value["title"].upper()  # case and spaces do not tell headers apart
+    [p] = policy.descriptor_problems(d)
+    assert p.field == "resources[bilateral_trade].fields[value_in_source].title"
+    assert "'value'" in p.message and "'value_in_source'" in p.message and "own title" in p.fix
 
 
 @pytest.mark.parametrize("name", ["../../../tmp/pwn", "a/b", ".hidden", "", "Trade", "a b", "<img>", None, "timeline"])
