@@ -20,8 +20,10 @@ import pandas as pd
 from markupsafe import Markup
 
 from scripts import chart_api, cite, escape
+from scripts.anchors import row_id
 from scripts.cite import source_label
 from scripts.formats import downloads as format_downloads
+from scripts.lookup import key_of
 from scripts.templating import Renderer
 
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
@@ -100,9 +102,10 @@ def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]
         descriptor_url=latest["datapackage"]["url"], formats=format_downloads(latest), cite_box=cite_box(r, m, resource, m.site_url + page_url),
         charts=[{"title": ch["title"], "figure": r.figure(ch, "../../", data_table=False)} for ch in charts],
         preview=preview, data_table=r.table(list(raw.columns), shown, caption=s("dataset.table_caption", title=resource["title"], total=total),
-                                          numeric=numeric_fields(resource), search=False),
+                                          numeric=numeric_fields(resource), search=False,
+                                          row_ids=[row_id(k) for k in key_of(raw.head(PREVIEW_ROWS), pk)] if pk else None),
         schema_table=r.table(s["dataset.schema_columns"], schema_rows, caption=s("dataset.schema_caption", name=name)),
-        foreign_keys=fks, provenance=prov)
+        foreign_keys=fks, provenance=prov, entities=name in m.entity_tables)
     return front_matter(resource["title"], resource["description"][:300], jsonld=jsonld) + str(body)
 
 
@@ -205,8 +208,9 @@ def diff_table(r: Renderer, version: str, diff: dict) -> Markup:
 class SiteModel:
     """What the render stage works from, all in memory."""
 
-    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str):
+    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str, entity_tables=frozenset()):
         self.pkg, self.checks, self.charts, self.publication, self.site_url = pkg, checks, charts, publication, site_url
+        self.entity_tables = set(entity_tables)  # tables whose rows are, or refer to, an entity page (scripts.entities)
         self.latest = publication["latest"]
         self.sources = {x["source_id"]: x for x in pkg.raw["sources"].to_dict("records")} if "sources" in pkg.raw else {}
 

@@ -114,14 +114,14 @@ class Renderer:
         return Markup(self.env.get_template(template).render(**context))
 
     def table(self, columns: list, rows: list[list], caption: str = "", numeric=(), search: bool = True,
-              labels: list | None = None) -> Markup:
+              labels: list | None = None, row_ids: list | None = None) -> Markup:
         """An accessible, scrollable table; numeric columns right-aligned, long text smaller;
-        search=False keeps it out of the search index."""
+        search=False keeps it out of the search index; row_ids: each row's id (scripts.anchors)."""
         def cls(c, v):
             return "num" if c in numeric else ("long" if len(str(v)) > LONG_TEXT else "")
 
         cells = [[{"v": v, "cls": cls(c, v)} for c, v in zip(columns, row)] for row in rows]
-        return self.render("table.html", columns=labels or columns, rows=cells, caption=caption, search=search)
+        return self.render("table.html", columns=labels or columns, rows=cells, caption=caption, search=search, row_ids=row_ids)
 
     def figure(self, ch: dict, prefix: str, data_table: bool = True) -> Markup:
         """A chart (see figure.html); `ch` is a chart's metadata from scripts.charts."""
