@@ -181,6 +181,7 @@ class Entities:
         self.slug = {k.id: slugs([str(r[k.key]) for r in self.rows[k.id]]) for k in self.kinds}
         self.names = {(k.resource, str(r[k.key])): str(r[k.name]) for k in self.kinds for r in self.rows[k.id]}
         self.sources = {x["source_id"]: x for x in pkg.raw["sources"].to_dict("records")} if "sources" in pkg.raw else {}
+        self._positions: dict[str, dict[str, int]] = {}
 
     def title(self, resource: str, name: str) -> str:
         """A field's title from the Table Schema, else its name in words."""
@@ -226,7 +227,8 @@ class Entities:
         refs = {r.field: r for r in self.refs if r.resource == resource}
         own = self.kind_of.get(resource)
         pk = _as_list(self.resources[resource]["schema"].get("primaryKey"))
-        anchor = next((c for c in pk if c in cols and c not in refs and not (own and c == own.key)), None)
+        # the row's link sits on its identifier when that is one plain column, else in a Row column
+        anchor = pk[0] if len(pk) == 1 and pk[0] in cols and pk[0] not in refs and not (own and pk[0] == own.key) else None
         shown = sorted(set(positions))[:ROWS_MAX]
         rows = []
         for pos in shown:
@@ -242,6 +244,20 @@ class Entities:
             rows.append({"key": self.keys[resource][pos], "href": None if anchor else row_href_, "cells": cells, "source": self._source(frame, pos)})
         return {"resource": resource, "title": self.resources[resource].get("title", resource), "columns": [self.title(resource, c) for c in cols],
                 "rows": rows, "total": len(set(positions)), "dataset": _href(f"{prefix}datasets/{resource}/"), "row_column": anchor is None}
+
+    def position(self, resource: str, key: str) -> int | None:
+        """The row of `resource` whose primary key is `key` (a dict per table, built once)."""
+        if resource not in self._positions:
+            self._positions[resource] = {k: i for i, k in enumerate(self.keys.get(resource, []))}
+        return self._positions[resource].get(key)
+
+    def _fk_target(self, resource: str, name: str) -> str | None:
+        """The table a one-field foreign key of `resource` on `name` points to (not sources)."""
+        for fk in self.resources[resource]["schema"].get("foreignKeys", []):
+            t = fk.get("reference", {}).get("resource") or resource
+            if _as_list(fk.get("fields")) == [name] and t != "sources":
+                return t
+        return None
 
     def _source(self, frame, pos: int) -> dict | None:
         if "source_id" not in frame.columns:
@@ -262,8 +278,8 @@ class Entities:
             if len(fields) != 1 or target in self.kind_of or target == "sources" or target not in self.pkg.raw or row.get(fields[0], "") == "":
                 continue
             value = str(row[fields[0]])
-            tkeys = self.keys.get(target, [])
-            by_table[target] += [i for i, key in enumerate(tkeys) if key == value][:1]
+            at = self.position(target, value)
+            by_table[target] += [] if at is None else [at]
             for ref, p in self.mentions.get((target, value), []):
                 by_table[ref.resource].append(p)
         tables = [self.table(name, ps, prefix, skip.get(name)) for name, ps in by_table.items() if ps]
@@ -275,6 +291,10 @@ class Entities:
         details = [{"label": self.title(k.resource, f), "value": str(row[f]), "href": None} for f in k.details if f in row and row[f] != ""]
         for d, f in zip(details, [f for f in k.details if f in row and row[f] != ""]):
             target = next((x.target for x in self.refs if x.resource == k.resource and x.field == f), None)
+            row_target = self._fk_target(k.resource, f)
+            at = self.position(row_target, d["value"]) if not target and row_target in self.keys else None
+            if at is not None:  # a plan point: its row in plan_points
+                d["href"], d["name"] = _href(self.row_link(row_target, at, prefix)), d["value"]
             if target:
                 href = self.url(target, d["value"], prefix)
                 d["href"], d["name"] = (_href(href), self.names.get((target, d["value"])) or d["value"]) if href else (None, None)
