@@ -164,7 +164,8 @@ def test_dark_scheme_switches_chart_variant(page, server):
     assert page.errors == []
 
 
-AXE_PAGES = ["/", "/topics/trade/", "/datasets/far_east_trade/", "/quality/", "/changelog/"]
+AXE_PAGES = ["/", "/topics/trade/", "/datasets/far_east_trade/", "/quality/", "/changelog/",
+             "/entities/", "/entities/organisations/mitsui/", "/entities/projects/sakhalin-2-lng-new-plant/", "/entities/regions/ru-sa/"]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

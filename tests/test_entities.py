@@ -144,3 +144,12 @@ def test_entity_links_resolve_both_ways(built_site):
     assert "../../../entities/projects/fujitsu-abbyy-ai-documents/" in fujitsu
     vtb = parse(built_site / "entities/organisations/vneshtorgbank/index.html").hrefs
     assert "../../../datasets/jbic_loans/#row-jbic-2002-03-06" in vtb
+
+
+def test_directory_goes_after_the_catalog_and_its_datasets_whatever_the_section_is_called():
+    from scripts.site_config import nav_with_entry
+
+    nav = [{"Home": "index.md"}, {"Reference": [{"Catalog": "datasets/index.md"}, {"Datasets": [{"A": "datasets/a.md"}]}, {"Sources": "sources.md"}]}]
+    out = nav_with_entry(nav, {"Organisations, projects and regions": "entities/index.md"})
+    assert [next(iter(e)) for e in out[1]["Reference"]] == ["Catalog", "Datasets", "Organisations, projects and regions", "Sources"]
+    assert nav_with_entry(nav, None) == nav
