@@ -182,6 +182,7 @@ class Entities:
         self.names = {(k.resource, str(r[k.key])): str(r[k.name]) for k in self.kinds for r in self.rows[k.id]}
         self.sources = {x["source_id"]: x for x in pkg.raw["sources"].to_dict("records")} if "sources" in pkg.raw else {}
         self._positions: dict[str, dict[str, int]] = {}
+        self._columns: dict[str, dict[str, list]] = {}
 
     def title(self, resource: str, name: str) -> str:
         """A field's title from the Table Schema, else its name in words."""
@@ -214,7 +215,7 @@ class Entities:
                     forms[part.strip()].add(k.resource)
         for ref, pos in self.mentions.get((k.resource, str(row[k.key])), []):
             col = self.spec.printed_forms.get((ref.resource, ref.field))
-            value = self.pkg.raw[ref.resource][col].iat[pos] if col and col in self.pkg.raw[ref.resource].columns else ""
+            value = self.column(ref.resource, col)[pos] if col and col in self.pkg.raw[ref.resource].columns else ""
             if value != "":
                 forms[str(value)].add(ref.resource)
         return [{"form": f, "resources": sorted(rs)} for f, rs in sorted(forms.items())]
@@ -234,16 +235,24 @@ class Entities:
         for pos in shown:
             cells, row_href_ = [], _href(self.row_link(resource, pos, prefix))
             for c in cols:
-                v = str(frame[c].iat[pos])
+                v = self.column(resource, c)[pos]
                 target = refs[c].target if c in refs else (resource if own and c == own.key else None)
                 href = self.url(target, v, prefix) if target and v else None
                 if href:
                     cells.append({"v": v, "href": _href(href), "label": self.names.get((target, v)) or v})
                 else:
                     cells.append({"v": v, "href": row_href_ if c == anchor else None, "label": v})
-            rows.append({"key": self.keys[resource][pos], "href": None if anchor else row_href_, "cells": cells, "source": self._source(frame, pos)})
+            rows.append({"key": self.keys[resource][pos], "href": None if anchor else row_href_, "cells": cells, "source": self._source(resource, pos)})
         return {"resource": resource, "title": self.resources[resource].get("title", resource), "columns": [self.title(resource, c) for c in cols],
                 "rows": rows, "total": len(set(positions)), "dataset": _href(f"{prefix}datasets/{resource}/"), "row_column": anchor is None}
+
+    def column(self, resource: str, name: str) -> list:
+        """A column's cells as a list, read from the frame once (pandas' per-cell access would
+        cost more than the rest of the page)."""
+        cols = self._columns.setdefault(resource, {})
+        if name not in cols:
+            cols[name] = [str(v) for v in self.pkg.raw[resource][name].tolist()]
+        return cols[name]
 
     def position(self, resource: str, key: str) -> int | None:
         """The row of `resource` whose primary key is `key` (a dict per table, built once)."""
@@ -259,11 +268,11 @@ class Entities:
                 return t
         return None
 
-    def _source(self, frame, pos: int) -> dict | None:
-        if "source_id" not in frame.columns:
+    def _source(self, resource: str, pos: int) -> dict | None:
+        if "source_id" not in self.pkg.raw[resource].columns:
             return None
-        sid = str(frame["source_id"].iat[pos])
-        loc = str(frame["locator"].iat[pos]) if "locator" in frame.columns else ""
+        sid = self.column(resource, "source_id")[pos]
+        loc = self.column(resource, "locator")[pos] if "locator" in self.pkg.raw[resource].columns else ""
         return {"id": sid, "label": source_label(self.sources[sid]) if sid in self.sources else sid, "locator": loc}
 
     def related(self, k: Kind, row: dict, pos: int, prefix: str) -> list[dict]:
@@ -300,7 +309,7 @@ class Entities:
                 d["href"], d["name"] = (_href(href), self.names.get((target, d["value"])) or d["value"]) if href else (None, None)
         return {"kind": k, "key": str(row[k.key]), "name": str(row[k.name]), "forms": self.printed_forms(k, row), "details": details,
                 "own": {"href": _href(self.row_link(k.resource, pos, prefix)), "title": self.resources[k.resource].get("title", k.resource),
-                        "resource": k.resource, "source": self._source(self.pkg.raw[k.resource], pos)},
+                        "resource": k.resource, "source": self._source(k.resource, pos)},
                 "tables": self.related(k, row, pos, prefix), "prefix": prefix}
 
 
