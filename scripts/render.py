@@ -102,7 +102,7 @@ def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]
         charts=[{"title": ch["title"], "figure": r.figure(ch, "../../", data_table=False)} for ch in charts],
         preview=preview, data_table=data_table(r, resource, raw.head(PREVIEW_ROWS), caption=s("dataset.table_caption", title=resource["title"], total=total)),
         schema_table=r.table(s["dataset.schema_columns"], schema_rows, caption=s("dataset.schema_caption", name=name)),
-        foreign_keys=fks, provenance=prov)
+        foreign_keys=fks, provenance=prov, entities=name in m.entity_tables)
     return front_matter(resource["title"], resource["description"][:300], jsonld=jsonld) + str(body)
 
 
@@ -219,8 +219,9 @@ def diff_table(r: Renderer, version: str, diff: dict) -> Markup:
 class SiteModel:
     """What the render stage works from, all in memory."""
 
-    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str):
+    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str, entity_tables=frozenset()):
         self.pkg, self.checks, self.charts, self.publication, self.site_url = pkg, checks, charts, publication, site_url
+        self.entity_tables = set(entity_tables)  # tables whose rows are, or refer to, an entity page (scripts.entities)
         self.latest = publication["latest"]
         self.sources = {x["source_id"]: x for x in pkg.raw["sources"].to_dict("records")} if "sources" in pkg.raw else {}
 

@@ -56,8 +56,33 @@ def nav_with_datasets(nav: list, datasets: list[dict]) -> list:
     return out if placed else out + [{"Datasets": datasets}]
 
 
-def generated(config: dict, paths: Paths, datasets: list[dict], url: str, hooks: list[str] = ()) -> dict:
+def nav_with_entry(nav: list, entry: dict | None, after: str = "datasets/index.md") -> list:
+    """The nav with `entry` placed after the catalog (and its Datasets section) in the section
+    that holds the catalog, else at the end. Used for the entity directory (scripts.entities):
+    placed by what it follows, not by section title, so a reorganised nav keeps it in Data."""
+    if not entry:
+        return nav
+
+    def holds(e) -> bool:
+        return after in (e.values() if isinstance(e, dict) else [e])
+
+    out, placed = [], False
+    for item in nav:
+        if not placed and isinstance(item, dict) and len(item) == 1:
+            (title, section), = item.items()
+            if isinstance(section, list) and any(holds(e) for e in section):
+                at = next(i for i, e in enumerate(section) if holds(e))
+                at += 1 if at + 1 < len(section) and isinstance(section[at + 1], dict) and "Datasets" in section[at + 1] else 0
+                item, placed = {title: section[: at + 1] + [entry] + section[at + 1:]}, True
+        out.append(item)
+    return out if placed else out + [entry]
+
+
+def generated(config: dict, paths: Paths, datasets: list[dict], url: str, hooks: list[str] = (), directory: dict | None = None) -> dict:
     """The config the generators build from (see the module docstring).
+
+    `directory`: the entity directory's nav entry (scripts.entities.nav_entry); the entity pages
+    themselves are reached from it and are marked as deliberately not in the nav.
 
     With no datasets listed (too many for a menu: scripts.render.NAV_DATASETS_MAX), their pages
     are marked as deliberately not in the nav, and the catalog is their index."""
@@ -72,9 +97,10 @@ def generated(config: dict, paths: Paths, datasets: list[dict], url: str, hooks:
     for plugin in out.get("plugins", []):
         if isinstance(plugin, dict) and "macros" in plugin and plugin["macros"].get("module_name"):
             plugin["macros"]["module_name"] = str(paths.root / plugin["macros"]["module_name"])
-    out["nav"] = nav_with_datasets(out.get("nav") or [], datasets)
-    if not datasets:
-        out["not_in_nav"] = "/datasets/*.md\n!/datasets/index.md\n"
+    out["nav"] = nav_with_entry(nav_with_datasets(out.get("nav") or [], datasets), directory)
+    not_in_nav = ("/datasets/*.md\n!/datasets/index.md\n" if not datasets else "") + ("/entities/*/*.md\n" if directory else "")
+    if not_in_nav:
+        out["not_in_nav"] = not_in_nav
     return out
 
 

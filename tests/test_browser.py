@@ -92,12 +92,55 @@ def search(page, query: str) -> str:
 
 
 def test_search_finds_sakhalin(page, server):
-    # Material's search runs in a worker that must first load search_index.json; a query typed
-    # before that is not re-run, so wait for the index and type again if nothing came back.
-    with page.expect_response(lambda r: r.url.endswith("search/search_index.json")):
-        page.goto(server + "/")
+    page.goto(server + "/")
     assert "Sakhalin" in search(page, "Sakhalin")
     assert page.errors == []
+
+
+def test_search_index_loads_when_search_is_first_used(page, server):
+    """No request for the search index on page open (overrides/main.html holds it); focusing
+    the search box sends it, and a query typed then finds a name that only a table holds."""
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "search_index.json" in r.url else None)
+    page.goto(server + "/entities/")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)  # the bundle has started and would have asked by now
+    assert asked == []
+    with page.expect_response(lambda r: r.url.endswith("search/search_index.json") and r.ok):
+        page.locator("input.md-search__input").focus()
+    assert len(asked) == 1
+    assert "Vneshtorgbank" in search(page, "Vneshtorgbank")
+    assert page.errors == []
+
+
+def test_search_index_loads_on_keyboard_shortcut(page, server):
+    page.goto(server + "/")
+    page.wait_for_load_state("networkidle")
+    with page.expect_response(lambda r: r.url.endswith("search/search_index.json") and r.ok):
+        page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.classList.contains('md-search__input')")
+
+
+def result_links(page) -> list[str]:
+    """The results' page paths, best first (no ?h= highlight or #section)."""
+    from urllib.parse import urlsplit
+    hrefs = page.eval_on_selector_all(".md-search-result__item > a", "as => as.map(a => a.href)")
+    return [urlsplit(h).path for h in hrefs]
+
+
+@pytest.mark.parametrize("name, entity", [
+    ("Vneshtorgbank", "/entities/organisations/vneshtorgbank/"),  # only in jbic_loans and organisations
+    ("Gloverbel", "/entities/organisations/gloverbel/"),  # printed "Gloverbel Group (Asahi Glass)"
+    ("Fujitsu", "/entities/organisations/fujitsu/"),  # printed "Fujitsu–ABBYY" in the plan page's prose
+])
+def test_search_finds_table_only_names_on_their_pages(page, server, name, entity):
+    page.goto(server + "/")
+    search(page, name)
+    page.wait_for_timeout(300)  # the result list fills in one go; let it settle
+    links = result_links(page)
+    assert entity in links[:3], links
+    pages = set(links)
+    assert len(pages) > 1 and pages != {"/topics/plan/"}, links
 
 
 def test_dataset_csv_link_downloads(page, server):
@@ -121,7 +164,8 @@ def test_dark_scheme_switches_chart_variant(page, server):
     assert page.errors == []
 
 
-AXE_PAGES = ["/", "/topics/trade/", "/datasets/far_east_trade/", "/quality/", "/changelog/"]
+AXE_PAGES = ["/", "/topics/trade/", "/datasets/far_east_trade/", "/quality/", "/changelog/",
+             "/entities/", "/entities/organisations/mitsui/", "/entities/projects/sakhalin-2-lng-new-plant/", "/entities/regions/ru-sa/"]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
