@@ -89,7 +89,7 @@ def check(paths: Paths, previous_pkg=None):
 
 
 def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), previous: Result | None = None) -> Result:
-    from scripts import charts, downloads, lookup, render, site_config
+    from scripts import catalog, charts, downloads, lookup, render, site_config
     from scripts.templating import Renderer
 
     config = site_config.read(paths)
@@ -97,15 +97,18 @@ def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), p
     chart_list = charts.render_all(pkg.tables, charts.load_specs(paths.spec / "charts.yml"), paths.cache / "charts")
     publication = downloads.publication(paths.releases, pkg.descriptor)
     url = site_url or site_config.site_url(pkg.descriptor)
-    model = render.SiteModel(pkg, checks, chart_list, publication, url)
+    catalog_spec = catalog.load(paths.spec / "catalog.yml")
+    model = render.SiteModel(pkg, checks, chart_list, publication, url, catalog_spec)
     renderer = Renderer(paths.spec)
     files = render.site_files(renderer, model, render.docs_tree(paths.docs))
     written = sync_tree(files, paths.generated)
     context = render.context(model, renderer.strings)
     lookup.write(paths.lookup, context["tables"], pkg.raw)  # the rows, by key (context.json: the rest)
     write_if_changed(paths.context, json.dumps(context, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
-    nav = render.dataset_nav(pkg.descriptor)
-    write_if_changed(paths.config, site_config.dump(site_config.generated(config, paths, nav, url, hooks)))
+    nav = render.dataset_nav(pkg.descriptor, catalog_spec, renderer.strings)
+    generated = site_config.generated(config, paths, nav, url, hooks)
+    generated.setdefault("extra", {})["not_found"] = render.not_found(renderer, generated["nav"], url, generated.get("use_directory_urls", True))
+    write_if_changed(paths.config, site_config.dump(generated))
     return Result(pkg, checks, publication["downloads"], written, context)
 
 

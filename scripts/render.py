@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 from markupsafe import Markup
 
-from scripts import chart_api, cite, escape
+from scripts import catalog, chart_api, cite, escape
 from scripts.cite import source_label
 from scripts.formats import downloads as format_downloads
 from scripts.templating import Renderer
@@ -128,11 +129,13 @@ def package_citation(m: "SiteModel") -> dict | None:
 
 
 def catalog_page(r: Renderer, m: "SiteModel") -> str:
+    """The catalog: the package, then its tables in their groups (scripts.catalog), each with its
+    description, period, units, sources and rows."""
     d = m.pkg.descriptor
-    rows = [{"name": x["name"], "title": x["title"], "rows": len(m.pkg.raw[x["name"]]), "period": x.get("temporalCoverage", "")}
-            for x in d["resources"]]
+    groups = [{"id": g, "entries": [catalog.entry(x, m.pkg.raw[x["name"]], m.sources) for x in rs]}
+              for g, rs in catalog.groups(d, m.catalog)]
     return (front_matter(str(r.strings["catalog.title"]), str(r.strings["catalog.description"]))
-            + str(r.render("catalog.md", d=d, version=m.latest["version"], licence=licence_label(d), resources=rows,
+            + str(r.render("catalog.md", d=d, version=m.latest["version"], licence=licence_label(d), groups=groups,
                               formats=format_downloads(m.latest))))
 
 
@@ -205,8 +208,9 @@ def diff_table(r: Renderer, version: str, diff: dict) -> Markup:
 class SiteModel:
     """What the render stage works from, all in memory."""
 
-    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str):
+    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str, catalog_spec: dict | None = None):
         self.pkg, self.checks, self.charts, self.publication, self.site_url = pkg, checks, charts, publication, site_url
+        self.catalog = catalog_spec or {}  # spec/catalog.yml: which tables are reference tables
         self.latest = publication["latest"]
         self.sources = {x["source_id"]: x for x in pkg.raw["sources"].to_dict("records")} if "sources" in pkg.raw else {}
 
@@ -229,19 +233,49 @@ def site_files(r: Renderer, m: SiteModel, docs: dict[str, bytes]) -> dict[str, b
     return files
 
 
-def dataset_nav(descriptor: dict) -> list[dict]:
-    """Nav entries for the dataset pages, put under Data after the catalog.
+def dataset_nav(descriptor: dict, catalog_spec: dict | None = None, strings=None) -> list[dict]:
+    """Nav sections for the dataset pages, put under Data after the catalog: one per group of
+    the catalog (data tables, then reference tables: scripts.catalog), titled from the strings.
 
     Empty when the package has more than NAV_DATASETS_MAX resources: a menu of hundreds of
-    links helps no reader (the catalog, a table with row counts and periods, is the index then),
-    and every page of the section would render every sibling, so build time would grow with
-    the square of the number of datasets.
+    links helps no reader (the catalog, with each table's description, period and rows, is the
+    index then), and every page of the section would render every sibling, so build time would
+    grow with the square of the number of datasets.
 
     The titles are HTML-escaped: MkDocs and Zensical print nav titles as they are."""
-    resources = descriptor["resources"]
-    if len(resources) > NAV_DATASETS_MAX:
+    if len(descriptor["resources"]) > NAV_DATASETS_MAX:
         return []
-    return [{escape.html(res["title"]): f"datasets/{res['name']}.md"} for res in resources]
+    def title(group: str) -> str:
+        return escape.html(str(strings[f"catalog.groups.{group}.heading"]) if strings else group.capitalize())
+    return [{title(g): [{escape.html(res["title"]): f"datasets/{res['name']}.md"} for res in rs]}
+            for g, rs in catalog.groups(descriptor, catalog_spec)]
+
+
+def page_url(path: str, directory_urls: bool = True) -> str:
+    """A page's URL relative to the site's root, as MkDocs makes it ('topics/trade.md' →
+    'topics/trade/', 'datasets/index.md' → 'datasets/')."""
+    stem = path[:-3] if path.endswith(".md") else path
+    if stem == "index" or stem.endswith("/index"):
+        return stem[: -len("index")]
+    return stem + "/" if directory_urls else stem + ".html"
+
+
+def not_found(r: Renderer, nav: list, url: str, directory_urls: bool = True) -> dict:
+    """The 404 page's title and body (overrides/404.html prints them): a search box and a link
+    to every page of each nav section but the dataset lists, all absolute from the site's base
+    path (GitHub Pages serves 404.html at whatever depth the missing address is)."""
+    base = urlparse(url).path or "/"
+    sections = []
+    for item in nav:
+        if isinstance(item, dict) and len(item) == 1:
+            (title, entries), = item.items()
+            if isinstance(entries, list):
+                pages = [{"title": t, "href": base + page_url(p, directory_urls)}
+                         for e in entries if isinstance(e, dict) for t, p in e.items() if isinstance(p, str) and p.endswith(".md")]
+                if pages:
+                    sections.append({"title": title, "pages": pages})
+    return {"title": escape.html(str(r.strings["not_found.title"])),
+            "html": str(r.render("not_found.html", base=base, sections=sections))}
 
 
 def version_label(m: SiteModel, strings=None) -> str:
