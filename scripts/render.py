@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -289,6 +290,19 @@ def version_label(m: SiteModel, strings=None) -> str:
     return strings("home.version_unreleased", version=version, latest=latest)
 
 
+def issue_tracker(descriptor: dict) -> str | None:
+    """Where readers report an error: the issue tracker of the GitHub repository the site is
+    published from, read off the descriptor's homepage ('https://<owner>.github.io/<repository>/'
+    is GitHub Pages' address of github.com/<owner>/<repository>); None for any other homepage."""
+    u = urlparse(descriptor.get("homepage") or "")
+    owner, repo = u.netloc.lower().removesuffix(".github.io"), u.path.strip("/").split("/")[0]
+    # Only the characters GitHub allows in names: the URL is written into a link as it is.
+    if u.scheme != "https" or not u.netloc.lower().endswith(".github.io") or not re.fullmatch(r"[a-z0-9-]+", owner) \
+            or not re.fullmatch(r"[A-Za-z0-9_.-]+", repo) or repo in (".", ".."):
+        return None
+    return f"https://github.com/{owner}/{repo}/issues"
+
+
 def context(m: SiteModel, strings=None) -> dict:
     """What the macros may read (build/context.json): each table's title, primary key, fields,
     row count and digest, the sources, the charts, the checks, the package's citation. The rows themselves go to the
@@ -302,7 +316,8 @@ def context(m: SiteModel, strings=None) -> dict:
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
     return {"version": version_label(m, strings), "licence": licence_label(m.pkg.descriptor), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
             "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
-            "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}, "citation": package_citation(m)}
+            "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}, "citation": package_citation(m),
+            "issues_url": issue_tracker(m.pkg.descriptor)}
 
 
 def rows_digest(raw) -> str:
