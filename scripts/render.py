@@ -155,26 +155,30 @@ _BIB_FIELDS = ("author", "affiliation", "title", "year", "date", "publisher", "t
                "accessed", "notes", "source_id")
 
 
+def check_result(r: Renderer, c: dict) -> str:
+    """A check's result as a sentence for readers (spec/strings: quality.result.*), not its status."""
+    n, compared = len(c["findings"]), c["compared"]
+    key = f"quality.result.{c['status']}" + ("_one" if c["status"] != "pass" and n == 1 else "")
+    return r.strings(key, compared=compared, differences=n)
+
+
 def quality_page(r: Renderer, m: "SiteModel") -> str:
+    """Every check, its result in words, its findings with their explanations, and the
+    editorial notes (the tables are the page's own: spec/templates/quality.md)."""
     s, checks = r.strings, m.checks
-    summary = [[c["title"], s[f"check_status.{c['status']}"], c["compared"], len(c["findings"])] for c in checks["checks"]]
     sections = []
     for c in checks["checks"]:
-        tables = []
-        if c["findings"] and c["id"] == "conflicting-values":
-            for f in c["findings"]:
-                rows = [[source_label(m.sources[v["source_id"]]), v["value"], v["locator"]] for v in f.get("values", [])]
-                tables.append((r.table(s["quality.conflict_columns"], rows, caption=f["description"]), f["explanation"]))
-        elif c["findings"]:
-            rows = [[f["description"], f.get("printed", ""), f.get("computed", ""), f.get("difference", ""), f["explanation"]] for f in c["findings"]]
-            cols = s["quality.finding_columns"]
-            tables.append((r.table(cols, rows, caption=s("quality.findings_caption", title=c["title"]), numeric=set(cols[1:4])), None))
-        sections.append({"check": c, "status": s[f"check_status.{c['status']}"], "tables": tables})
+        conflicts, findings = [], []
+        if c["id"] == "conflicting-values":
+            conflicts = [{"caption": f["description"], "explanation": f["explanation"],
+                          "rows": [[source_label(m.sources[v["source_id"]]), v["value"], v["locator"]] for v in f.get("values", [])]}
+                         for f in c["findings"]]
+        else:
+            findings = [{k: f.get(k, "") for k in ("description", "printed", "computed", "difference", "explanation")} for f in c["findings"]]
+        sections.append({"check": c, "result": check_result(r, c), "conflicts": conflicts, "findings": findings})
     notes = [[source_label(m.sources[n["source_id"]]), n["locator"], n["note"]] for n in checks["notes"]]
-    sc = s["quality.summary_columns"]
     return (front_matter(str(s["quality.title"]), str(s["quality.description"]))
-            + str(r.render("quality.md", summary=r.table(sc, summary, caption=s["quality.summary_caption"], numeric=set(sc[2:])),
-                       sections=sections, notes=r.table(s["quality.notes_columns"], notes, caption=s["quality.notes_caption"]))))
+            + str(r.render("quality.md", summary=sections, sections=sections, notes=notes)))
 
 
 def changelog_page(r: Renderer, entries: list[dict]) -> str:
