@@ -251,7 +251,7 @@ def dataset_nav(descriptor: dict, catalog_spec: dict | None = None, strings=None
     if len(descriptor["resources"]) > NAV_DATASETS_MAX:
         return []
     def title(group: str) -> str:
-        return escape.html(str(strings[f"catalog.groups.{group}.heading"]) if strings else group.capitalize())
+        return escape.html(str(strings[f"catalog.groups.{group}.heading"]) if strings else f"{group.capitalize()} tables")
     return [{title(g): [{escape.html(res["title"]): f"datasets/{res['name']}.md"} for res in rs]}
             for g, rs in catalog.groups(descriptor, catalog_spec)]
 
