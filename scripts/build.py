@@ -89,7 +89,7 @@ def check(paths: Paths, previous_pkg=None):
 
 
 def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), previous: Result | None = None) -> Result:
-    from scripts import charts, downloads, entities, lookup, render, site_config
+    from scripts import catalog, charts, downloads, entities, lookup, render, site_config
     from scripts.templating import Renderer
 
     config = site_config.read(paths)
@@ -98,7 +98,8 @@ def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), p
     publication = downloads.publication(paths.releases, pkg.descriptor)
     url = site_url or site_config.site_url(pkg.descriptor)
     entity_spec = entities.load_spec(paths.spec / "entities.yml", pkg.descriptor)
-    model = render.SiteModel(pkg, checks, chart_list, publication, url, entities.dataset_links(pkg, entity_spec))
+    catalog_spec = catalog.load(paths.spec / "catalog.yml")
+    model = render.SiteModel(pkg, checks, chart_list, publication, url, entities.dataset_links(pkg, entity_spec), catalog_spec)
     renderer = Renderer(paths.spec)
     files = render.site_files(renderer, model, render.docs_tree(paths.docs))
     files.update(entities.site_files(renderer, pkg, entity_spec))
@@ -106,9 +107,11 @@ def generate(paths: Paths, site_url: str | None = None, hooks: list[str] = (), p
     context = render.context(model, renderer.strings)
     lookup.write(paths.lookup, context["tables"], pkg.raw)  # the rows, by key (context.json: the rest)
     write_if_changed(paths.context, json.dumps(context, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
-    nav = render.dataset_nav(pkg.descriptor)
+    nav = render.dataset_nav(pkg.descriptor, catalog_spec, renderer.strings)
     directory = entities.nav_entry(files, renderer.strings)
-    write_if_changed(paths.config, site_config.dump(site_config.generated(config, paths, nav, url, hooks, directory)))
+    generated = site_config.generated(config, paths, nav, url, hooks, directory)
+    generated.setdefault("extra", {})["not_found"] = render.not_found(renderer, generated["nav"], url, generated.get("use_directory_urls", True))
+    write_if_changed(paths.config, site_config.dump(generated))
     return Result(pkg, checks, publication["downloads"], written, context)
 
 

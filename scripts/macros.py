@@ -158,6 +158,12 @@ def define_env(env):
             raise KeyError("macro: cite_package(): no release has been frozen, so there is no version to cite")
         return r.render("cite_box.html", scope="package", version=c["version"], formats=c["formats"])
 
+    @env.macro
+    def report_error() -> str:
+        """Where to report an error: the issue tracker (from the descriptor's homepage), if known."""
+        url = _ctx().get("issues_url")  # only name characters (scripts.render.issue_tracker): a link as it is
+        return r.render("report_error.html", url=Markup(url) if url else None)
+
     # A variable is printed as it is (mkdocs-macros does not autoescape): escape it like any datum.
     env.variables["package_version"] = text(_ctx()["version"])
     env.variables["package_licence"] = text(_ctx().get("licence", ""))

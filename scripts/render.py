@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 from markupsafe import Markup
 
-from scripts import anchors, chart_api, cite, columns, escape, lookup
+from scripts import anchors, catalog, chart_api, cite, columns, escape, lookup
 from scripts.cite import source_label
 from scripts.formats import downloads as format_downloads
 from scripts.problems import PipelineError, Problem
@@ -142,11 +144,13 @@ def package_citation(m: "SiteModel") -> dict | None:
 
 
 def catalog_page(r: Renderer, m: "SiteModel") -> str:
+    """The catalog: the package, then its tables in their groups (scripts.catalog), each with its
+    description, period, units, sources and rows."""
     d = m.pkg.descriptor
-    rows = [{"name": x["name"], "title": x["title"], "rows": len(m.pkg.raw[x["name"]]), "period": x.get("temporalCoverage", "")}
-            for x in d["resources"]]
+    groups = [{"id": g, "entries": [catalog.entry(x, m.pkg.raw[x["name"]], m.sources) for x in rs]}
+              for g, rs in catalog.groups(d, m.catalog)]
     return (front_matter(str(r.strings["catalog.title"]), str(r.strings["catalog.description"]))
-            + str(r.render("catalog.md", d=d, version=m.latest["version"], licence=licence_label(d), resources=rows,
+            + str(r.render("catalog.md", d=d, version=m.latest["version"], licence=licence_label(d), groups=groups,
                               formats=format_downloads(m.latest))))
 
 
@@ -165,26 +169,30 @@ _BIB_FIELDS = ("author", "affiliation", "title", "year", "date", "publisher", "t
                "accessed", "notes", "source_id")
 
 
+def check_result(r: Renderer, c: dict) -> str:
+    """A check's result as a sentence for readers (spec/strings: quality.result.*), not its status."""
+    n, compared = len(c["findings"]), c["compared"]
+    key = f"quality.result.{c['status']}" + ("_one" if c["status"] != "pass" and n == 1 else "")
+    return r.strings(key, compared=compared, differences=n)
+
+
 def quality_page(r: Renderer, m: "SiteModel") -> str:
+    """Every check, its result in words, its findings with their explanations, and the
+    editorial notes (the tables are the page's own: spec/templates/quality.md)."""
     s, checks = r.strings, m.checks
-    summary = [[c["title"], s[f"check_status.{c['status']}"], c["compared"], len(c["findings"])] for c in checks["checks"]]
     sections = []
     for c in checks["checks"]:
-        tables = []
-        if c["findings"] and c["id"] == "conflicting-values":
-            for f in c["findings"]:
-                rows = [[source_label(m.sources[v["source_id"]]), v["value"], v["locator"]] for v in f.get("values", [])]
-                tables.append((r.table(s["quality.conflict_columns"], rows, caption=f["description"]), f["explanation"]))
-        elif c["findings"]:
-            rows = [[f["description"], f.get("printed", ""), f.get("computed", ""), f.get("difference", ""), f["explanation"]] for f in c["findings"]]
-            cols = s["quality.finding_columns"]
-            tables.append((r.table(cols, rows, caption=s("quality.findings_caption", title=c["title"]), numeric=set(cols[1:4])), None))
-        sections.append({"check": c, "status": s[f"check_status.{c['status']}"], "tables": tables})
+        conflicts, findings = [], []
+        if c["id"] == "conflicting-values":
+            conflicts = [{"caption": f["description"], "explanation": f["explanation"],
+                          "rows": [[source_label(m.sources[v["source_id"]]), v["value"], v["locator"]] for v in f.get("values", [])]}
+                         for f in c["findings"]]
+        else:
+            findings = [{k: f.get(k, "") for k in ("description", "printed", "computed", "difference", "explanation")} for f in c["findings"]]
+        sections.append({"check": c, "result": check_result(r, c), "conflicts": conflicts, "findings": findings})
     notes = [[source_label(m.sources[n["source_id"]]), n["locator"], n["note"]] for n in checks["notes"]]
-    sc = s["quality.summary_columns"]
     return (front_matter(str(s["quality.title"]), str(s["quality.description"]))
-            + str(r.render("quality.md", summary=r.table(sc, summary, caption=s["quality.summary_caption"], numeric=set(sc[2:])),
-                       sections=sections, notes=r.table(s["quality.notes_columns"], notes, caption=s["quality.notes_caption"]))))
+            + str(r.render("quality.md", summary=sections, sections=sections, notes=notes)))
 
 
 def changelog_page(r: Renderer, entries: list[dict]) -> str:
@@ -219,9 +227,11 @@ def diff_table(r: Renderer, version: str, diff: dict) -> Markup:
 class SiteModel:
     """What the render stage works from, all in memory."""
 
-    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str, entity_tables=frozenset()):
+    def __init__(self, pkg, checks: dict, charts: list[dict], publication: dict, site_url: str, entity_tables=frozenset(),
+                 catalog_spec: dict | None = None):
         self.pkg, self.checks, self.charts, self.publication, self.site_url = pkg, checks, charts, publication, site_url
         self.entity_tables = set(entity_tables)  # tables whose rows are, or refer to, an entity page (scripts.entities)
+        self.catalog = catalog_spec or {}  # spec/catalog.yml: which tables are reference tables
         self.latest = publication["latest"]
         self.sources = {x["source_id"]: x for x in pkg.raw["sources"].to_dict("records")} if "sources" in pkg.raw else {}
 
@@ -247,19 +257,49 @@ def site_files(r: Renderer, m: SiteModel, docs: dict[str, bytes]) -> dict[str, b
     return files
 
 
-def dataset_nav(descriptor: dict) -> list[dict]:
-    """Nav entries for the dataset pages, put under Data after the catalog.
+def dataset_nav(descriptor: dict, catalog_spec: dict | None = None, strings=None) -> list[dict]:
+    """Nav sections for the dataset pages, put under Data after the catalog: one per group of
+    the catalog (data tables, then reference tables: scripts.catalog), titled from the strings.
 
     Empty when the package has more than NAV_DATASETS_MAX resources: a menu of hundreds of
-    links helps no reader (the catalog, a table with row counts and periods, is the index then),
-    and every page of the section would render every sibling, so build time would grow with
-    the square of the number of datasets.
+    links helps no reader (the catalog, with each table's description, period and rows, is the
+    index then), and every page of the section would render every sibling, so build time would
+    grow with the square of the number of datasets.
 
     The titles are HTML-escaped: MkDocs and Zensical print nav titles as they are."""
-    resources = descriptor["resources"]
-    if len(resources) > NAV_DATASETS_MAX:
+    if len(descriptor["resources"]) > NAV_DATASETS_MAX:
         return []
-    return [{escape.html(res["title"]): f"datasets/{res['name']}.md"} for res in resources]
+    def title(group: str) -> str:
+        return escape.html(str(strings[f"catalog.groups.{group}.heading"]) if strings else f"{group.capitalize()} tables")
+    return [{title(g): [{escape.html(res["title"]): f"datasets/{res['name']}.md"} for res in rs]}
+            for g, rs in catalog.groups(descriptor, catalog_spec)]
+
+
+def page_url(path: str, directory_urls: bool = True) -> str:
+    """A page's URL relative to the site's root, as MkDocs makes it ('topics/trade.md' →
+    'topics/trade/', 'datasets/index.md' → 'datasets/')."""
+    stem = path[:-3] if path.endswith(".md") else path
+    if stem == "index" or stem.endswith("/index"):
+        return stem[: -len("index")]
+    return stem + "/" if directory_urls else stem + ".html"
+
+
+def not_found(r: Renderer, nav: list, url: str, directory_urls: bool = True) -> dict:
+    """The 404 page's title and body (overrides/404.html prints them): a search box and a link
+    to every page of each nav section but the dataset lists, all absolute from the site's base
+    path (GitHub Pages serves 404.html at whatever depth the missing address is)."""
+    base = urlparse(url).path or "/"
+    sections = []
+    for item in nav:
+        if isinstance(item, dict) and len(item) == 1:
+            (title, entries), = item.items()
+            if isinstance(entries, list):
+                pages = [{"title": t, "href": base + page_url(p, directory_urls)}
+                         for e in entries if isinstance(e, dict) for t, p in e.items() if isinstance(p, str) and p.endswith(".md")]
+                if pages:
+                    sections.append({"title": title, "pages": pages})
+    return {"title": escape.html(str(r.strings["not_found.title"])),
+            "html": str(r.render("not_found.html", base=base, sections=sections))}
 
 
 def version_label(m: SiteModel, strings=None) -> str:
@@ -271,6 +311,19 @@ def version_label(m: SiteModel, strings=None) -> str:
     if strings is None or latest in (None, version):
         return version
     return strings("home.version_unreleased", version=version, latest=latest)
+
+
+def issue_tracker(descriptor: dict) -> str | None:
+    """Where readers report an error: the issue tracker of the GitHub repository the site is
+    published from, read off the descriptor's homepage ('https://<owner>.github.io/<repository>/'
+    is GitHub Pages' address of github.com/<owner>/<repository>); None for any other homepage."""
+    u = urlparse(descriptor.get("homepage") or "")
+    owner, repo = u.netloc.lower().removesuffix(".github.io"), u.path.strip("/").split("/")[0]
+    # Only the characters GitHub allows in names: the URL is written into a link as it is.
+    if u.scheme != "https" or not u.netloc.lower().endswith(".github.io") or not re.fullmatch(r"[a-z0-9-]+", owner) \
+            or not re.fullmatch(r"[A-Za-z0-9_.-]+", repo) or repo in (".", ".."):
+        return None
+    return f"https://github.com/{owner}/{repo}/issues"
 
 
 def context(m: SiteModel, strings=None) -> dict:
@@ -288,7 +341,8 @@ def context(m: SiteModel, strings=None) -> dict:
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
     return {"version": version_label(m, strings), "licence": licence_label(m.pkg.descriptor), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
             "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
-            "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}, "citation": package_citation(m)}
+            "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}, "citation": package_citation(m),
+            "issues_url": issue_tracker(m.pkg.descriptor)}
 
 
 def rows_digest(raw) -> str:

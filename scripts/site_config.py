@@ -39,25 +39,28 @@ def site_url(descriptor: dict, environ=os.environ) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def nav_with_datasets(nav: list, datasets: list[dict]) -> list:
-    """The nav with a Datasets section right after the catalog in the section that holds it."""
-    if not datasets:
+def nav_with_datasets(nav: list, sections: list[dict]) -> list:
+    """The nav with the dataset sections (scripts.render.dataset_nav: data tables, reference
+    tables) right after the catalog, in the section that holds it; anything written after the
+    catalog in mkdocs.yml (say, a directory page) follows them."""
+    if not sections:
         return nav
+    titles = {t for s in sections for t in s}
     out, placed = [], False
     for item in nav:
         if isinstance(item, dict) and len(item) == 1:
             (title, section), = item.items()
             if isinstance(section, list):
-                entries = [e for e in section if not (isinstance(e, dict) and "Datasets" in e)]
+                entries = [e for e in section if not (isinstance(e, dict) and titles & set(e))]
                 at = [i for i, e in enumerate(entries) if "datasets/index.md" in (e.values() if isinstance(e, dict) else [e])]
                 if at:
-                    item, placed = {title: entries[: at[0] + 1] + [{"Datasets": datasets}] + entries[at[0] + 1:]}, True
+                    item, placed = {title: entries[: at[0] + 1] + list(sections) + entries[at[0] + 1:]}, True
         out.append(item)
-    return out if placed else out + [{"Datasets": datasets}]
+    return out if placed else out + list(sections)
 
 
 def nav_with_entry(nav: list, entry: dict | None, after: str = "datasets/index.md") -> list:
-    """The nav with `entry` placed after the catalog (and its Datasets section) in the section
+    """The nav with `entry` placed after the catalog (and the dataset sections after it) in the section
     that holds the catalog, else at the end. Used for the entity directory (scripts.entities):
     placed by what it follows, not by section title, so a reorganised nav keeps it in Data."""
     if not entry:
@@ -72,7 +75,8 @@ def nav_with_entry(nav: list, entry: dict | None, after: str = "datasets/index.m
             (title, section), = item.items()
             if isinstance(section, list) and any(holds(e) for e in section):
                 at = next(i for i, e in enumerate(section) if holds(e))
-                at += 1 if at + 1 < len(section) and isinstance(section[at + 1], dict) and "Datasets" in section[at + 1] else 0
+                while at + 1 < len(section) and isinstance(section[at + 1], dict) and isinstance(next(iter(section[at + 1].values())), list):
+                    at += 1  # after the dataset sections that follow the catalog
                 item, placed = {title: section[: at + 1] + [entry] + section[at + 1:]}, True
         out.append(item)
     return out if placed else out + [entry]

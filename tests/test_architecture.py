@@ -58,10 +58,14 @@ def test_mkdocs_yml_has_no_hooks_and_the_generated_config_has_the_nav(tmp_path):
     assert out["hooks"] == [] and out["site_url"] == "https://example.org/x/"
     data = next(item["Data"] for item in out["nav"] if isinstance(item, dict) and "Data" in item)
     flat = [next(iter(e.values())) if isinstance(e, dict) else e for e in data]
-    assert flat[flat.index("datasets/index.md") + 1] == [{"A": "datasets/a.md"}, {"B": "datasets/b.md"}]
+    assert flat[flat.index("datasets/index.md") + 1] == [{"A": "datasets/a.md"}, {"B": "datasets/b.md"}]  # data tables
+    grouped = site_config.generated(config, paths, dataset_nav(descriptor, {"reference": ["a"]}, Renderer(ROOT / "spec").strings), "https://example.org/")
+    data = next(item["Data"] for item in grouped["nav"] if isinstance(item, dict) and "Data" in item)
+    at = [next(iter(e.values())) if isinstance(e, dict) else e for e in data].index("datasets/index.md")
+    assert data[at + 1: at + 3] == [{"Data tables": [{"B": "datasets/b.md"}]}, {"Reference tables": [{"A": "datasets/a.md"}]}]
     many = {"resources": [{"name": f"r{i}", "title": f"R{i}"} for i in range(NAV_DATASETS_MAX + 1)]}
     out = site_config.generated(config, paths, dataset_nav(many), "https://example.org/")
-    assert "Datasets" not in str(out["nav"]) and "/datasets/*.md" in out["not_in_nav"]
+    assert "tables" not in str(out["nav"]) and "/datasets/*.md" in out["not_in_nav"]
     assert yaml.safe_load(site_config.dump(out)) == out
 
 
