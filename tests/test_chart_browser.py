@@ -29,7 +29,9 @@ TOUCH = 1.0  # px two text boxes may share
 SHOWN = """async () => {
   const out = [];
   for (const img of document.querySelectorAll('figure.chart img')) {
-    if (!img.offsetParent || !img.currentSrc) continue;
+    if (!img.offsetParent) continue;
+    img.scrollIntoView();  // the dark variant is lazy: shown, it loads
+    while (!(img.complete && img.naturalWidth > 0)) await new Promise(done => setTimeout(done, 50));
     const svg = new DOMParser().parseFromString(await (await fetch(img.currentSrc)).text(), 'image/svg+xml');
     const sizes = [...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')));
     const scale = img.getBoundingClientRect().width / parseFloat(svg.documentElement.getAttribute('width'));
@@ -73,8 +75,6 @@ def test_chart_text_is_legible_at_phone_and_desktop_widths(browser, server, widt
     for path in PAGES:
         pg.goto(server + path)
         pg.wait_for_load_state("load")
-        pg.wait_for_function("[...document.querySelectorAll('figure.chart img')].filter(i => i.offsetParent)"
-                             ".every(i => i.complete && i.naturalWidth > 0)")
         shown = pg.evaluate(SHOWN)
         assert shown, f"no chart shown on {path}"
         for chart in shown:
@@ -109,3 +109,21 @@ def test_overlap_check_finds_an_overlap():
     assert _overlaps([a, {"text": "Saito 2017", "x0": 85, "y0": 0, "x1": 150, "y1": 12}]) == [("Policy brief 2017", "Saito 2017")]
     assert _overlaps([a, {"text": "Saito 2017", "x0": 89.5, "y0": 0, "x1": 150, "y1": 12}]) == []
     assert _overlaps([a, {"text": "3.9", "x0": 10, "y0": 11.5, "x1": 30, "y1": 24}]) == []
+
+
+@pytest.mark.parametrize("size", charts.SIZES)
+def test_marks_carry_titles_with_value_unit_period_and_source(browser, server, size):  # noqa: F811
+    """The browser reads each mark's <title> as its title (what hover or long-press shows)."""
+    ctx = browser.new_context()
+    pg = ctx.new_page()
+    pg.goto(f"{server}/assets/charts/{charts.svg_name('trade-totals-all-sources', 'dark', size)}")
+    titles = pg.evaluate("""() => [...document.querySelectorAll('g.role-mark > path')]
+        .map(p => p.querySelector(':scope > title')).filter(t => t).map(t => t.textContent)""")
+    assert "Trade turnover, 1999: 4.2 USD billion (Ivanov (2005), Table 1)" in titles
+    assert "Trade turnover, 2013: 34.8 USD billion (Saito (2017), para. 16)" in titles
+    for chart_id in IDS:  # every drawn row has a titled mark
+        rows = len(pg.request.get(f"{server}/assets/charts/{chart_id}.csv").text().strip().splitlines()) - 1
+        pg.goto(f"{server}/assets/charts/{charts.svg_name(chart_id, 'light', size)}")
+        titles = pg.evaluate("""() => [...document.querySelectorAll('g.role-mark > path > title')].map(t => t.textContent)""")
+        assert len(titles) >= rows and all(re.search(r"\d.*\(.+\)$", t) for t in titles), (chart_id, titles[:5])
+    ctx.close()
