@@ -2,8 +2,9 @@
 
 The pipeline calls :func:`load_specs` on ``spec/charts.yml`` and :func:`render_all` with the data
 package's tables (one pandas DataFrame per resource). For every chart it returns, in memory, a
-light and a dark SVG (Altair -> Vega-Lite -> vl-convert, no JavaScript, no external fonts or URLs),
-the tidy CSV behind the chart and the chart's metadata. The only thing written to disk is the
+light and a dark SVG, each wide (WIDTH) and narrow (for phones: the spec's ``narrow``), (Altair ->
+Vega-Lite -> vl-convert, no JavaScript, no URLs, laid out in the pinned font FONT_NAME), the tidy
+CSV behind the chart and the chart's metadata. The only thing written to disk is the
 content-addressed cache of vl-convert's output.
 
 Why YAML: a chart is mostly *what* it shows (which rows, which columns, which marks, which words),
@@ -17,7 +18,10 @@ and that is data. Each entry of spec/charts.yml says, in this order of the file'
   named summaries such as ``max_row`` or ``disagreements``); see scripts.chart_text;
 * ``view``: a Vega-Lite fragment (layers of mark/encoding/transform dicts, vconcat, facet), or a
   named ``layout`` such as ``labelled_bars``; ``fit``, ``inline``; see scripts.chart_views;
-* ``description`` (the alt text) and ``caption`` (unit, note): Jinja templates.
+* ``description`` (the alt text), ``caption`` (unit, note) and ``mark_title`` (each mark's
+  <title>: value, unit, period, source): Jinja templates;
+* ``narrow``: the narrow variant's width, media query, wrapping, config and view changes, merged
+  over ``defaults.narrow``.
 
 Python holds only what a spec cannot say: the named derivations, summaries and layouts (each
 small and tested), the theme, and the rendering below. To add a chart of an existing kind, add an
