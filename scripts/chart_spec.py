@@ -1,8 +1,10 @@
 """Reading and checking spec/charts.yml: every malformed entry is a Problem with its line.
 
-The file holds ``defaults:`` (``labels``: reader-facing names of codes; ``caption_template``) and
-``charts:``, a list of entries in the order the charts appear. Each returned spec is one entry
-with the defaults merged in, so it is self-contained: render_all needs nothing else.
+The file holds ``defaults:`` (``labels``: reader-facing names of codes; ``caption_template``;
+``narrow``: the rules of every chart's narrow variant for phones) and ``charts:``, a list of
+entries in the order the charts appear. Each returned spec is one entry with the defaults merged
+in (an entry's ``narrow:`` over the default one, by scripts.chart_views.merge), so it is
+self-contained: render_all needs nothing else.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import yaml
 from scripts.chart_data import DERIVATIONS, derivation, parts_of, verb_of
 from scripts.chart_table import table_errors
 from scripts.chart_text import ENV, SPEC_FILE, check_syntax
-from scripts.chart_views import LAYOUTS
+from scripts.chart_views import LAYOUTS, merge
 from scripts.problems import PipelineError, Problem
 
 REQUIRED = {"id", "title", "resources", "data", "view", "description", "caption", "unit"}
-OPTIONAL = {"subtitle", "context", "fit", "inline", "labels", "caption_template", "table"}
+OPTIONAL = {"subtitle", "context", "fit", "inline", "labels", "caption_template", "table", "narrow", "mark_title"}
+NARROW_KEYS = {"width", "media", "wrap", "config", "view"}
 DATA_KEYS = {"resource", "parts", "where", "derive", "columns", "require", "sort"}
 PART_KEYS = {"resource", "where", "derive"}
 SORT_KEYS = {"column", "descending", "rank", "order"}
@@ -106,6 +109,23 @@ def _check_view(spec: dict) -> list[str]:
     return errors + [f"view: {e}" for e in check_syntax(view)]
 
 
+def _check_narrow(narrow) -> list[str]:
+    if not isinstance(narrow, dict) or set(narrow) - NARROW_KEYS:
+        return [f"narrow (under defaults: or in the entry) must be a mapping of {', '.join(sorted(NARROW_KEYS))}"]
+    errors = []
+    width = narrow.get("width")
+    if not isinstance(width, int) or isinstance(width, bool) or not 200 <= width <= 640:
+        errors.append("narrow.width must be a whole number of pixels from 200 to 640")
+    if not isinstance(narrow.get("media"), str) or not narrow["media"].strip():
+        errors.append("narrow.media must be the media query that picks the narrow variant, e.g. '(max-width: 719px)'")
+    errors += [f"narrow.{k} must be a mapping" for k in ("config", "view") if not isinstance(narrow.get(k, {}), dict)]
+    wrap = narrow.get("wrap", {})
+    if not isinstance(wrap, dict) or set(wrap) - {"title", "subtitle"} or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 10 for v in wrap.values()):
+        errors.append("narrow.wrap may give title: and subtitle: a number of characters per line (at least 10)")
+    return errors + [f"narrow.view: {e}" for e in check_syntax(narrow.get("view") or {})]
+
+
 def check_spec(spec) -> list[str]:
     """What is wrong with one (merged) entry, as messages; [] if nothing."""
     if not isinstance(spec, dict):
@@ -133,7 +153,8 @@ def check_spec(spec) -> list[str]:
         errors += table_errors(spec.get("table"), spec["data"]["columns"])
     if not errors:
         errors += _check_view(spec)
-    texts = {k: spec.get(k) for k in ("title", "subtitle", "description", "unit", "caption_template")}
+    errors += _check_narrow(spec.get("narrow"))
+    texts = {k: spec.get(k) for k in ("title", "subtitle", "description", "unit", "caption_template", "mark_title")}
     texts.update({f"caption {k}": v for k, v in (caption.items() if isinstance(caption, dict) else [])})
     errors += [f"{k} must be text" for k, v in texts.items() if v is not None and not isinstance(v, str)]
     errors += check_syntax(texts)
@@ -159,8 +180,8 @@ def load_specs(path: pathlib.Path) -> list[dict]:
     if not isinstance(document, dict) or not isinstance(document.get("charts"), list) or set(document) - {"defaults", "charts"}:
         raise PipelineError("Charts", [_problem("the file must be a mapping with charts: (a list) and optional defaults:")])
     defaults = document.get("defaults") or {}
-    if not isinstance(defaults, dict) or set(defaults) - {"labels", "caption_template"}:
-        raise PipelineError("Charts", [_problem("defaults: may only hold labels: and caption_template:")])
+    if not isinstance(defaults, dict) or set(defaults) - {"labels", "caption_template", "narrow"}:
+        raise PipelineError("Charts", [_problem("defaults: may only hold labels:, caption_template: and narrow:")])
     items = next(v for k, v in root.value if k.value == "charts").value
     specs, problems, seen = [], [], set()
     for entry, node in zip(document["charts"], items):
@@ -168,7 +189,10 @@ def load_specs(path: pathlib.Path) -> list[dict]:
         spec = entry
         if isinstance(entry, dict):
             labels = {**(defaults.get("labels") or {}), **(entry.get("labels") or {})}
-            spec = {"caption_template": defaults.get("caption_template"), **entry, "labels": labels}
+            narrow = entry.get("narrow")
+            if isinstance(defaults.get("narrow"), dict) and (narrow is None or isinstance(narrow, dict)):
+                narrow = merge(defaults["narrow"], narrow)
+            spec = {"caption_template": defaults.get("caption_template"), **entry, "labels": labels, "narrow": narrow}
         name = spec.get("id") if isinstance(spec, dict) else None
         problems += [_problem(f"chart '{name}': {e}" if name else e, line) for e in check_spec(spec)]
         if name in seen:

@@ -7,16 +7,24 @@ the chart's context (scripts.chart_text). Two more things a fragment cannot say:
 
 * ``layout: <name>`` expands a named layout of LAYOUTS (``labelled_bars``: horizontal bars with the
   label above each bar and the value at its end, for labels too long for an axis);
+* ``mark_title``: a template over each drawn row (and the context), its mark's <title>: every bar,
+  point or rect with a quantitative x or y field carries it (:func:`with_titles`);
 * ``inline: {fields: [...], gaps: [...]}`` draws inline rows (``kind: 'value'``) plus one
   ``kind: 'missing'`` row per cell left out for a missing value, so the view can mark gaps ('n/a')
   instead of drawing them as zero.
 
-``fit: true`` fits a single view to WIDTH pixels, padding included. Every chart gets the entry's
-title and subtitle as its Vega-Lite title.
+``fit: true`` fits a single view to the width of the size being drawn (WIDTH pixels wide, or the
+narrow variant's ``narrow.width``), padding included. Every chart gets the entry's title and
+subtitle as its Vega-Lite title.
+
+Every chart is drawn twice: wide (WIDTH) and narrow, for phones. The narrow view is the entry's
+view with its ``narrow.view`` merged in (:func:`merge`: mappings key by key, lists of equal length
+item by item, ``null`` keeps the wide value); ``WIDTH`` in the context is then the narrow width.
 """
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import altair as alt
@@ -28,6 +36,8 @@ from scripts.chart_text import (SPEC_FILE, ChartProblem, Sources, cited, data_fi
 from scripts.problems import Problem
 
 WIDTH = 640
+MARK_TITLE = "mark_title"  # the drawn rows' column of each mark's <title> (spec 'mark_title'; not in the CSV)
+TITLED_MARKS = {"bar", "point", "circle", "square", "rect", "tick"}
 DRAWN_TEXT_MAX = 200  # characters of one text value drawn in an SVG (as_drawn)
 
 
@@ -44,6 +54,21 @@ class ChartDef:
     chart: alt.TopLevelMixin
     data: pd.DataFrame  # exactly the chart's CSV
     subtitle: str = ""
+    narrow: alt.TopLevelMixin | None = None  # the same chart for phones (spec 'narrow')
+    config: dict | None = None  # the narrow variant's Vega-Lite config (theme overrides)
+    media: str = ""  # the media query that picks the narrow variant
+
+
+def merge(base, override):
+    """`base` with `override` merged in: mappings key by key, lists of the same length item by item
+    (an item ``None`` keeps the base's), anything else replaced. Neither argument is changed."""
+    if override is None:
+        return base
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: merge(base.get(k), v) if k in base else v for k, v in override.items()}}
+    if isinstance(base, list) and isinstance(override, list) and len(base) == len(override):
+        return [merge(b, o) for b, o in zip(base, override)]
+    return override
 
 
 def labelled_bars(view: dict, data: pd.DataFrame) -> dict:
@@ -51,22 +76,29 @@ def labelled_bars(view: dict, data: pd.DataFrame) -> dict:
 
     Options: key (the field naming a bar), value (its length), label and value_label (Vega
     expressions on the row), x_title; optional order (default: the key in data order), step and
-    bar (pixels per row and bar thickness).
+    bar (pixels per row and bar thickness), wrap (break the label into lines of at most this many
+    characters, at spaces) and lines (how many lines a label may take; give them room with step).
     """
-    step, bar = view.get("step", 44), view.get("bar", 18)
+    step, bar, wrap = view.get("step", 44), view.get("bar", 18), view.get("wrap")
     order = view.get("order") or [native(v) for v in data[view["key"]]]
-    transform = [{"calculate": view["label"], "as": "label"}, {"calculate": view["value_label"], "as": "value_label"}]
+    label, most = view["label"], view.get("lines", 1)
+    transform = [{"calculate": label, "as": "label"}, {"calculate": view["value_label"], "as": "value_label"}]
+    if wrap:  # at most `wrap` characters, then a space: a line break (drawn by the mark's lineBreak);
+        # then padded with empty lines at the top to `lines`, so that the last line sits on the bar
+        broken = f"trim(replace(datum.label, regexp('(.{{1,{int(wrap)}}})( +|$)', 'g'), '$1\\n'))"
+        pad = " + ".join(f"(length(split(datum.label, '\\n')) < {n} ? '\\n' : '')" for n in range(most, 1, -1))
+        transform += [{"calculate": broken, "as": "label"}] + ([{"calculate": f"{pad} + datum.label", "as": "label"}] if pad else [])
     y = {"field": view["key"], "type": "nominal", "sort": order, "axis": None,
          "scale": {"paddingInner": 1 - bar / step, "paddingOuter": 0.4}}
     x = {"field": view["value"], "type": "quantitative", "title": view["x_title"], "axis": {"tickCount": 6}}
-    text = {"type": "text", "align": "left", "fontSize": 12}
+    text = {"type": "text", "align": "left", "fontSize": 12, "lineBreak": "\n", "lineHeight": 14}
     return {
         "height": {"step": step},
         "layer": [
             {"mark": {"type": "bar", "style": "single"}, "encoding": {"x": x, "y": y}, "transform": transform},
-            {"mark": {**text, "baseline": "bottom", "dy": -(bar // 2 + 3)},
+            {"mark": {**text, "baseline": "bottom", "dy": -(bar // 2 + 3) - (most - 1) * 14},
              "encoding": {"x": {"datum": 0}, "y": y, "text": {"field": "label", "type": "nominal"}}, "transform": transform},
-            {"mark": {**text, "baseline": "middle", "dx": 5, "fontWeight": "bold"},
+            {"mark": {**text, "baseline": "middle", "dx": 5},
              "encoding": {"x": x, "y": y, "text": {"field": "value_label", "type": "nominal"}}, "transform": transform},
         ],
     }
@@ -74,7 +106,7 @@ def labelled_bars(view: dict, data: pd.DataFrame) -> dict:
 
 # name -> (layout, required options, optional options)
 LAYOUTS = {
-    "labelled_bars": (labelled_bars, {"key", "value", "label", "value_label", "x_title"}, {"order", "step", "bar"}),
+    "labelled_bars": (labelled_bars, {"key", "value", "label", "value_label", "x_title"}, {"order", "step", "bar", "wrap", "lines"}),
 }
 
 _COMPOSITIONS = (("layer", alt.LayerChart), ("vconcat", alt.VConcatChart), ("hconcat", alt.HConcatChart),
@@ -116,20 +148,59 @@ def as_drawn(data: pd.DataFrame) -> pd.DataFrame:
     return data.assign(**{c: pd.Series(v, index=data.index, dtype=object) for c, v in cut.items()}) if cut else data
 
 
-def view_chart(spec: dict, context: dict, texts: dict, data: pd.DataFrame, missing: pd.DataFrame) -> alt.TopLevelMixin:
-    """The Altair chart of an entry's view, with its title (from the rendered texts) and data."""
+def with_titles(view):
+    """`view` with each data mark's rows' MARK_TITLE as its description, which Vega writes as the
+    mark's aria-label and scripts.charts.finish_svg turns into its <title>. A data mark is a bar,
+    point or rect with a quantitative x or y field (so not a text, line or background band)."""
+    if isinstance(view, list):
+        return [with_titles(v) for v in view]
+    if not isinstance(view, dict):
+        return view
+    view = {k: with_titles(v) if k in ("layer", "vconcat", "hconcat", "concat", "spec") else v for k, v in view.items()}
+    mark, encoding = view.get("mark"), view.get("encoding") or {}
+    kind = mark.get("type") if isinstance(mark, dict) else mark
+    measured = any(isinstance(encoding.get(c), dict) and encoding[c].get("type") == "quantitative" and "field" in encoding[c]
+                   for c in ("x", "y"))
+    if kind in TITLED_MARKS and measured:
+        view["mark"] = {**(mark if isinstance(mark, dict) else {"type": mark}), "aria": True}
+        view["encoding"] = {**encoding, "description": {"field": MARK_TITLE, "type": "nominal"}}
+    return view
+
+
+def view_chart(spec: dict, context: dict, texts: dict, data: pd.DataFrame, missing: pd.DataFrame,
+               narrow: bool = False) -> alt.TopLevelMixin:
+    """The Altair chart of an entry's view (or of its narrow variant), with its title (from the
+    rendered texts) and data."""
     data, missing = as_drawn(data), as_drawn(missing)
-    view = resolve(spec["view"], context)
+    width = spec["narrow"]["width"] if narrow else WIDTH
+    view = spec["view"]
+    if narrow:
+        view = merge(view, spec["narrow"].get("view"))
+    view = resolve(view, {**context, "WIDTH": width})
     if "layout" in view:
         view = LAYOUTS[view.pop("layout")][0](view, data)
     if spec.get("fit"):
-        view = {**view, "width": WIDTH, "autosize": {"type": "fit-x", "contains": "padding"}}
-    title = {"text": texts["title"]}
+        view = {**view, "width": width, "autosize": {"type": "fit-x", "contains": "padding"}}
+    wrap = spec["narrow"].get("wrap", {}) if narrow else {}
+    title = {"text": lines(texts["title"], wrap.get("title"))}
     if texts.get("subtitle"):
-        title["subtitle"] = texts["subtitle"]
+        title["subtitle"] = lines(texts["subtitle"], wrap.get("subtitle"))
+    if "mark_title" in spec:
+        view = with_titles(view)
     chart = altair_chart({**view, "title": title})
-    chart.data = inline_values(spec["inline"], data, missing) if spec.get("inline") else data
+    inline = spec.get("inline")
+    if inline and MARK_TITLE in data.columns:
+        inline = {**inline, "fields": [*inline["fields"], MARK_TITLE]}
+    chart.data = inline_values(inline, data, missing) if inline else data
     return chart
+
+
+def lines(text: str, width: int | None) -> str | list[str]:
+    """`text` as lines of at most `width` characters, broken at spaces (Vega-Lite draws a list of
+    strings as lines); the text itself if `width` is None or it fits."""
+    if not width or len(text) <= width:
+        return text
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
 
 
 def run_step(chart: str, what: str, run, drawn: tuple[str, ...] = ()):
@@ -167,6 +238,13 @@ def make_chart(spec: dict, tables: dict, sources: Sources) -> ChartDef:
              for key in ("title", "subtitle", "description", "unit") if key in spec}
     parts = {k: run_step(chart, f"caption {k}", lambda: render(v, context), drawn) for k, v in spec["caption"].items()}
     caption = run_step(chart, "caption template", lambda: render(spec["caption_template"], {**context, "caption": parts}), drawn)
-    view = run_step(chart, "view", lambda: view_chart(spec, context, texts, selection.data, selection.missing), drawn)
+    drawn_rows = selection.data
+    if "mark_title" in spec:  # each row's mark title, drawn only (the CSV keeps its columns)
+        titles = run_step(chart, "mark_title", lambda: [render(spec["mark_title"], {**context, **vars(r)}) for r in rows], drawn)
+        drawn_rows = selection.data.assign(**{MARK_TITLE: pd.Series(titles, index=selection.data.index, dtype=object)})
+    view = run_step(chart, "view", lambda: view_chart(spec, context, texts, drawn_rows, selection.missing), drawn)
+    narrow = run_step(chart, "narrow view", lambda: view_chart(spec, context, texts, drawn_rows, selection.missing, True),
+                      drawn)
     return ChartDef(chart, texts["title"], texts["description"], caption, tuple(spec["resources"]),
-                    texts["unit"], view, selection.data, texts.get("subtitle") or "")
+                    texts["unit"], view, selection.data, texts.get("subtitle") or "", narrow,
+                    spec["narrow"].get("config") or {}, spec["narrow"]["media"])

@@ -2,8 +2,9 @@
 
 The pipeline calls :func:`load_specs` on ``spec/charts.yml`` and :func:`render_all` with the data
 package's tables (one pandas DataFrame per resource). For every chart it returns, in memory, a
-light and a dark SVG (Altair -> Vega-Lite -> vl-convert, no JavaScript, no external fonts or URLs),
-the tidy CSV behind the chart and the chart's metadata. The only thing written to disk is the
+light and a dark SVG, each wide (WIDTH) and narrow (for phones: the spec's ``narrow``), (Altair ->
+Vega-Lite -> vl-convert, no JavaScript, no URLs, laid out in the pinned font FONT_NAME), the tidy
+CSV behind the chart and the chart's metadata. The only thing written to disk is the
 content-addressed cache of vl-convert's output.
 
 Why YAML: a chart is mostly *what* it shows (which rows, which columns, which marks, which words),
@@ -17,7 +18,10 @@ and that is data. Each entry of spec/charts.yml says, in this order of the file'
   named summaries such as ``max_row`` or ``disagreements``); see scripts.chart_text;
 * ``view``: a Vega-Lite fragment (layers of mark/encoding/transform dicts, vconcat, facet), or a
   named ``layout`` such as ``labelled_bars``; ``fit``, ``inline``; see scripts.chart_views;
-* ``description`` (the alt text) and ``caption`` (unit, note): Jinja templates.
+* ``description`` (the alt text), ``caption`` (unit, note) and ``mark_title`` (each mark's
+  <title>: value, unit, period, source): Jinja templates;
+* ``narrow``: the narrow variant's width, media query, wrapping, config and view changes, merged
+  over ``defaults.narrow``.
 
 Python holds only what a spec cannot say: the named derivations, summaries and layouts (each
 small and tested), the theme, and the rendering below. To add a chart of an existing kind, add an
@@ -25,7 +29,8 @@ entry to spec/charts.yml; no Python changes. Reader-facing words live in the YAM
 
 Here: :func:`theme_config` holds every colour and font (the light and dark variants differ only
 by their Vega-Lite ``config``); :func:`finish_svg` post-processes vl-convert's SVG (stable,
-namespaced ids, ``role="img"``, ``aria-labelledby`` and the root ``<title>``/``<desc>``).
+namespaced ids, ``role="img"``, ``aria-labelledby``, the root ``<title>``/``<desc>`` and each mark's
+``<title>``, from the spec's ``mark_title``).
 
 Values are drawn and written exactly as they are in the data (no rescaling); missing values are
 left out, never drawn as zero. A chart that cannot be drawn (a resource or field missing, no rows,
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import json
 import os
@@ -43,22 +49,30 @@ import pathlib
 import re
 from xml.sax.saxutils import escape
 
+import fontpkg_arimo
 import pandas as pd
 import vl_convert as vlc
 
 from scripts import chart_table
 from scripts.chart_spec import load_specs
 from scripts.chart_text import ChartProblem, Sources, data_file, is_missing
-from scripts.chart_views import WIDTH, make_chart, run_step
+from scripts.chart_views import WIDTH, make_chart, merge, run_step
 from scripts.paths import CODE
 from scripts.problems import PipelineError, Problem
 
-__all__ = ["load_specs", "render_all", "chart_ids", "theme_config", "finish_svg", "svg_size", "FONT", "WIDTH",
-           "SPEC_PATH", "CHART_IDS"]
+__all__ = ["load_specs", "render_all", "chart_ids", "theme_config", "finish_svg", "svg_size", "svg_name", "mark_titles", "FONT",
+           "FONT_NAME", "FONT_DIR", "WIDTH", "SPEC_PATH", "CHART_IDS"]
 
 SPEC_PATH = CODE / "spec" / "charts.yml"
-FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif'
-VARIANTS = ("light", "dark")
+# One pinned font lays out and draws every chart: Arimo, from the fontpkg-arimo wheel in the lock,
+# registered with vl-convert, so every machine measures the same glyphs and writes the same bytes.
+# Arimo, Liberation Sans, Arial and Helvetica share their advance widths (metric-compatible), so
+# a reader's browser that has any of them draws each label exactly as wide as it was laid out.
+FONT_NAME = "Arimo"
+FONT = '"Arimo", "Liberation Sans", Arial, Helvetica, sans-serif'
+FONT_DIR = pathlib.Path(fontpkg_arimo.ROOT) / "files"
+VARIANTS = ("light", "dark")  # colour schemes
+SIZES = ("wide", "narrow")    # the page's chart, and its narrow variant for phones (spec 'narrow')
 _CACHE_ENTRY = re.compile(r"[0-9a-f]{64}\.svg")
 
 # Colours, light and dark side by side. Every text colour has at least 4.5:1 contrast on its
@@ -96,8 +110,13 @@ def __getattr__(name: str):
 # --------------------------------------------------------------------------
 
 
-def theme_config(variant: str) -> dict:
-    """Vega-Lite config for the 'light' or 'dark' variant (all colours here)."""
+def theme_config(variant: str, overrides: dict | None = None) -> dict:
+    """Vega-Lite config for the 'light' or 'dark' variant (all colours here), with `overrides`
+    (the narrow variant's config from spec/charts.yml) merged in."""
+    return merge(_theme(variant), overrides or None)
+
+
+def _theme(variant: str) -> dict:
     p = _PALETTES[variant]
     first = p["category"][0]
     return {
@@ -111,7 +130,8 @@ def theme_config(variant: str) -> dict:
             "subtitleColor": p["muted"],
             "anchor": "start",
             "fontSize": 16,
-            "fontWeight": "bold",
+            "fontWeight": "normal",  # the pinned font is one variable file of which vl-convert measures
+                                     # the regular instance only: bold text would be drawn wider than laid out
             "subtitleFontSize": 12,
             "offset": 10,
         },
@@ -130,9 +150,11 @@ def theme_config(variant: str) -> dict:
             "labelColor": p["text"],
             "titleColor": p["text"],
             "labelFontSize": 12,
+            "titleFontWeight": "normal",
             "symbolStrokeWidth": 2,
         },
-        "header": {"labelColor": p["text"], "titleColor": p["text"], "labelFontSize": 12},
+        "header": {"labelColor": p["text"], "titleColor": p["text"], "labelFontSize": 12, "labelFontWeight": "normal",
+                   "titleFontWeight": "normal"},
         "range": {"category": list(p["category"])},
         "mark": {"color": first},
         "text": {"color": p["text"]},
@@ -150,10 +172,10 @@ def theme_config(variant: str) -> dict:
     }
 
 
-def _spec_json(spec: dict, variant: str) -> str:
+def _spec_json(spec: dict, variant: str, overrides: dict | None = None) -> str:
     """The Vega-Lite JSON of one variant: the chart's spec with the variant's theme as its config."""
     spec = {k: v for k, v in spec.items() if k != "$schema"}
-    spec["config"] = {**spec.get("config", {}), **theme_config(variant)}
+    spec["config"] = {**spec.get("config", {}), **theme_config(variant, overrides)}
     return json.dumps(spec, sort_keys=True, ensure_ascii=False, allow_nan=False)
 
 
@@ -174,6 +196,7 @@ def finish_svg(svg: str, chart_id: str, variant: str, title: str, description: s
     svg = re.sub(r"(url\(#)([^)]+)(\))", rename, svg)
     svg = re.sub(r'(href="#)([^"]+)(")', rename, svg)
 
+    svg = mark_titles(svg)
     root = re.match(r"\s*(<svg\b[^>]*?)(/?>)", svg)
     if root is None:
         raise ValueError("no root <svg> element")
@@ -185,6 +208,20 @@ def finish_svg(svg: str, chart_id: str, variant: str, title: str, description: s
     if not out.endswith("\n"):
         out += "\n"
     return out
+
+
+_LABELLED = re.compile(r'<(path|rect|circle|line)\s+aria-label="([^"]*)"\s+role="graphics-symbol"\s+'
+                       r'aria-roledescription="[^"]*"([^>]*?)/>')
+
+
+def mark_titles(svg: str) -> str:
+    """Each mark Vega labelled (its aria-label: the spec's mark_title) as a <title> child instead,
+    which a browser shows on hover or long-press, without JavaScript. The text is unescaped from
+    the attribute and escaped again for element content."""
+    def titled(match: re.Match) -> str:
+        tag, label, rest = match.groups()
+        return f"<{tag}{rest}><title>{escape(html.unescape(label))}</title></{tag}>"
+    return _LABELLED.sub(titled, svg)
 
 
 def svg_size(svg: str) -> tuple[int, int]:
@@ -225,10 +262,28 @@ def _csv_text(columns: list[str], rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
+_FONT_STATE: dict = {}
+
+
+def font_digest() -> str:
+    """SHA-256 over the pinned font's files (names and bytes), registered with vl-convert on first
+    use: part of every cache key, so a new font version draws every chart again."""
+    if "digest" not in _FONT_STATE:
+        files = sorted(FONT_DIR.glob("*.ttf"))
+        if not files:
+            raise RuntimeError(f"the chart font is missing: no .ttf in {FONT_DIR} (reinstall fontpkg-arimo)")
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(f.name.encode("utf-8") + b"\0" + f.read_bytes())
+        vlc.register_font_directory(str(FONT_DIR))
+        _FONT_STATE["digest"] = digest.hexdigest()
+    return _FONT_STATE["digest"]
+
+
 def _to_svg(spec: str, cache: pathlib.Path, used: set) -> str:
-    """vl-convert's SVG for a Vega-Lite spec, cached by the spec's and vl-convert's hash: the
-    conversion is most of a chart's cost, and in `make serve` most edits change no chart."""
-    key = hashlib.sha256(f"vl-convert {vlc.__version__}\n{spec}".encode("utf-8")).hexdigest()
+    """vl-convert's SVG for a Vega-Lite spec, cached by the hash of the spec, vl-convert's version
+    and the font: the conversion is most of a chart's cost, and in `make serve` most edits change no chart."""
+    key = hashlib.sha256(f"vl-convert {vlc.__version__}\nfont {font_digest()}\n{spec}".encode("utf-8")).hexdigest()
     path = cache / f"{key}.svg"
     used.add(path)
     if path.exists():
@@ -256,8 +311,11 @@ def _build(tables: dict, specs: list[dict]) -> list:
     for spec in specs:
         try:
             chart = make_chart(spec, tables, sources)
-            vega_lite = run_step(chart.id, "view (Vega-Lite)", chart.chart.to_dict)
-            texts = {v: run_step(chart.id, "view (JSON)", lambda v=v: _spec_json(vega_lite, v)) for v in VARIANTS}
+            wide = run_step(chart.id, "view (Vega-Lite)", chart.chart.to_dict)
+            narrow = run_step(chart.id, "narrow view (Vega-Lite)", chart.narrow.to_dict)
+            texts = {(v, "wide"): run_step(chart.id, "view (JSON)", lambda v=v: _spec_json(wide, v)) for v in VARIANTS}
+            texts.update({(v, "narrow"): run_step(chart.id, "narrow view (JSON)", lambda v=v: _spec_json(narrow, v, chart.config))
+                          for v in VARIANTS})
             built.append((chart, texts))
         except ChartProblem as exc:
             problems += exc.problems
@@ -266,14 +324,22 @@ def _build(tables: dict, specs: list[dict]) -> list:
     return built
 
 
+def svg_name(chart_id: str, variant: str, size: str = "wide") -> str:
+    """The file name of one SVG: <id>.light.svg (wide) or <id>.narrow.light.svg."""
+    return f"{chart_id}.{variant}.svg" if size == "wide" else f"{chart_id}.{size}.{variant}.svg"
+
+
 def _render(chart, texts: dict, cache: pathlib.Path, used: set) -> dict:
-    """One chart's SVG files (light and dark), CSV and metadata."""
-    names = {variant: f"{chart.id}.{variant}.svg" for variant in VARIANTS}
-    files = {}
-    for variant in VARIANTS:
-        svg = _to_svg(texts[variant], cache, used)
-        files[names[variant]] = finish_svg(svg, chart.id, variant, chart.title, chart.description).encode("utf-8")
-    width, height = svg_size(svg)
+    """One chart's SVG files (light and dark, wide and narrow), CSV and metadata."""
+    files, sizes = {}, {}
+    for size in SIZES:
+        for variant in VARIANTS:
+            svg = _to_svg(texts[variant, size], cache, used)
+            name = f"{variant}-{size}" if size != "wide" else variant
+            files[svg_name(chart.id, variant, size)] = finish_svg(svg, chart.id, name, chart.title,
+                                                                   chart.description).encode("utf-8")
+        sizes[size] = svg_size(svg)
+    (width, height), (narrow_width, narrow_height) = sizes["wide"], sizes["narrow"]
     columns, rows = _table(chart.data)
     files[f"{chart.id}.csv"] = _csv_text(columns, rows).encode("utf-8")
     return {
@@ -286,8 +352,13 @@ def _render(chart, texts: dict, cache: pathlib.Path, used: set) -> dict:
         "unit": chart.unit,
         "width": width,
         "height": height,
-        "svg_light": names["light"],
-        "svg_dark": names["dark"],
+        "svg_light": svg_name(chart.id, "light"),
+        "svg_dark": svg_name(chart.id, "dark"),
+        "narrow_width": narrow_width,
+        "narrow_height": narrow_height,
+        "narrow_media": chart.media,
+        "svg_light_narrow": svg_name(chart.id, "light", "narrow"),
+        "svg_dark_narrow": svg_name(chart.id, "dark", "narrow"),
         "csv": f"{chart.id}.csv",
         "columns": columns,
         "rows": rows,

@@ -101,15 +101,17 @@ def test_chart_ids_and_metadata(rendered):
     meta, out, _, _ = rendered
     assert [m["id"] for m in meta] == EXPECTED_IDS
     keys = {"id", "title", "subtitle", "description", "caption", "resources", "unit", "width", "height", "svg_light", "svg_dark",
-            "csv", "columns", "rows", "files", "table"}
+            "narrow_width", "narrow_height", "narrow_media", "svg_light_narrow", "svg_dark_narrow", "csv", "columns", "rows", "files", "table"}
     for m in meta:
         assert set(m) == keys
-        assert set(m["files"]) == {m["svg_light"], m["svg_dark"], m["csv"]}
+        assert set(m["files"]) == {m["svg_light"], m["svg_dark"], m["svg_light_narrow"], m["svg_dark_narrow"], m["csv"]}
         assert all(isinstance(data, bytes) and data for data in m["files"].values())
-        for variant in ("svg_light", "svg_dark"):  # the <img> size reserves the SVG's own
-            root = (out / m[variant]).read_text(encoding="utf-8").split(">", 1)[0]
+        for variant, prefix in (("svg_light", ""), ("svg_dark", ""), ("svg_light_narrow", "narrow_"), ("svg_dark_narrow", "narrow_")):
+            root = (out / m[variant]).read_text(encoding="utf-8").split(">", 1)[0]  # the <img> size reserves the SVG's own
             size = {k: round(float(re.search(rf'\s{k}="([0-9.]+)"', root).group(1))) for k in ("width", "height")}
-            assert size == {"width": m["width"], "height": m["height"]}
+            assert size == {"width": m[f"{prefix}width"], "height": m[f"{prefix}height"]}
+        assert m["narrow_width"] <= 360 < m["width"]  # a phone's text column is 358 px at 390 px
+        assert m["svg_light_narrow"] == f"{m['id']}.narrow.light.svg" and m["narrow_media"] == "(max-width: 719px)"
         assert m["svg_light"] == f"{m['id']}.light.svg"
         assert m["svg_dark"] == f"{m['id']}.dark.svg"
         assert m["csv"] == f"{m['id']}.csv"
@@ -132,7 +134,7 @@ def test_render_is_deterministic(rendered):
     names1 = sorted(p.name for p in out1.iterdir() if p.is_file())
     names2 = sorted(p.name for p in out2.iterdir() if p.is_file())
     assert names1 == names2
-    assert len(names1) == 3 * len(EXPECTED_IDS)
+    assert len(names1) == 5 * len(EXPECTED_IDS)
     for name in names1:
         assert (out1 / name).read_bytes() == (out2 / name).read_bytes(), name
 
@@ -141,7 +143,7 @@ def test_render_writes_nothing_but_the_cache(tables, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     charts.render_all(tables, SPECS[-1:], tmp_path / "cache")
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert len(written) == 2
+    assert len(written) == 4  # light and dark, wide and narrow
     assert all(p.parent == tmp_path / "cache" and re.fullmatch(r"[0-9a-f]{64}\.svg", p.name) for p in written)
 
 
@@ -157,18 +159,19 @@ def test_unchanged_charts_come_from_the_cache(tables, tmp_path, monkeypatch):
     assert charts.render_all(tables, SPECS, cache) == first and calls == []
     changed = {**tables, "jbic_loans": tables["jbic_loans"].assign(amount=tables["jbic_loans"]["amount"] * 2)}
     again = charts.render_all(changed, SPECS, cache)
-    assert len(calls) == 2  # the JBIC chart, light and dark
+    assert len(calls) == 4  # the JBIC chart, light and dark, wide and narrow
     assert [m["files"] for m in again[:-1]] == [m["files"] for m in first[:-1]]
     entries = [p for p in cache.iterdir() if p.suffix == ".svg"]
-    assert len(entries) == 2 * len(EXPECTED_IDS)
+    assert len(entries) == 4 * len(EXPECTED_IDS)
     assert (cache / "README").exists()
 
 
 def test_svgs_have_root_title_desc_and_aria(rendered):
     meta, out, _, _ = rendered
     for m in meta:
-        for variant in ("light", "dark"):
-            root = ET.parse(out / m[f"svg_{variant}"]).getroot()
+        for variant, key in (("light", "svg_light"), ("dark", "svg_dark"), ("light-narrow", "svg_light_narrow"),
+                             ("dark-narrow", "svg_dark_narrow")):
+            root = ET.parse(out / m[key]).getroot()
             assert root.tag == f"{SVG_NS}svg"
             assert root.get("role") == "img"
             assert root.get("viewBox")
@@ -190,7 +193,7 @@ def test_svgs_have_root_title_desc_and_aria(rendered):
 def test_no_external_urls(rendered):
     meta, out, _, _ = rendered
     for m in meta:
-        for variant in ("light", "dark"):
+        for variant in ("light", "dark", "light_narrow", "dark_narrow"):
             text = (out / m[f"svg_{variant}"]).read_text(encoding="utf-8")
             urls = set(re.findall(r"https?://[^\s\"'<>)]*", text))
             assert urls <= NAMESPACE_URIS, (m["id"], urls - NAMESPACE_URIS)
@@ -398,7 +401,8 @@ def test_a_chart_is_added_by_data_alone(tables, tmp_path):
 
     share = tables["investment_mining_share"].dropna(subset=["share_of_mining"])
     assert bars["id"] == "mining-share-bars" and bars["resources"] == ["investment_mining_share"]
-    assert set(bars["files"]) == {"mining-share-bars.light.svg", "mining-share-bars.dark.svg", "mining-share-bars.csv"}
+    assert set(bars["files"]) == {"mining-share-bars.light.svg", "mining-share-bars.dark.svg", "mining-share-bars.csv",
+                                  "mining-share-bars.narrow.light.svg", "mining-share-bars.narrow.dark.svg"}  # narrow from the defaults
     rows = list(csv.DictReader(io.StringIO(bars["files"]["mining-share-bars.csv"].decode("utf-8"))))
     assert len(rows) == len(share)
     values = [float(r["share_of_mining"]) for r in rows]
@@ -511,7 +515,8 @@ def test_a_template_error_is_a_problem_naming_the_chart(tables, tmp_path):
 
 def test_a_single_view_needs_no_layers(tables, tmp_path):
     spec = _spec("jbic-loans", view={"mark": {"type": "bar"}, "encoding": {
-        "x": {"field": "amount", "type": "quantitative"}, "y": {"field": "loan_id", "type": "nominal", "sort": None}}})
+        "x": {"field": "amount", "type": "quantitative"}, "y": {"field": "loan_id", "type": "nominal", "sort": None}}},
+        narrow__view={})  # the entry's narrow view (lines, step) is for its labelled_bars
     (m,) = charts.render_all(tables, [spec], tmp_path)
     root = ET.fromstring(m["files"]["jbic-loans.light.svg"])
     assert root[0].text == m["title"] and m["width"] == charts.WIDTH
@@ -759,3 +764,52 @@ def test_require_sets_rows_aside_and_sort_orders_the_rest():
     ranked = _select(TABLE, columns=["code", "value"], require=["value"],
                      sort=[{"column": "code", "rank": {"by": "value", "agg": "sum", "descending": True}}])
     assert list(ranked.data["code"]) == ["x", "i", "e"]  # 4.0, 3.0, 1.5 (the missing value counts for nothing)
+
+
+# --------------------------------------------------------------------------
+# Phones, the font, mark titles
+# --------------------------------------------------------------------------
+
+
+def test_every_svg_names_the_pinned_font_first(rendered):
+    meta, out, _, _ = rendered
+    for m in meta:
+        for name in (m["svg_light"], m["svg_dark_narrow"]):
+            families = set(re.findall(r'font-family="([^"]*)"', (out / name).read_text(encoding="utf-8")))
+            assert families == {charts.FONT.replace('"', "&quot;")}, (name, families)
+    assert charts.FONT.startswith('"Arimo", "Liberation Sans", Arial, Helvetica')
+    assert sorted(p.name for p in charts.FONT_DIR.glob("*.ttf"))  # shipped by the fontpkg-arimo wheel
+
+
+def test_narrow_variant_is_declared_as_data():
+    spec = next(s for s in SPECS if s["id"] == "far-east-by-region")
+    assert spec["narrow"]["width"] == 350 and spec["narrow"]["view"]["columns"] == 1  # merged over the defaults
+    assert "config" in spec["narrow"] and spec["narrow"]["wrap"]
+    assert check_spec({**spec, "narrow": {**spec["narrow"], "width": 5000}}) == ["narrow.width must be a whole number of pixels from 200 to 640"]
+    assert any("narrow" in e for e in check_spec({**spec, "narrow": {"width": 350, "media": "x", "colour": 1}}))
+
+
+def test_merge_keeps_what_the_override_leaves():
+    base = {"a": 1, "layer": [{"m": 1, "t": [1]}, {"m": 2}], "s": {"w": 1, "h": 2}}
+    assert chart_views.merge(base, {"layer": [None, {"m": 3}], "s": {"w": 9}}) == \
+        {"a": 1, "layer": [{"m": 1, "t": [1]}, {"m": 3}], "s": {"w": 9, "h": 2}}
+    assert chart_views.merge(base, {"layer": [1]})["layer"] == [1]  # a list of another length replaces
+    assert base["s"] == {"w": 1, "h": 2}
+
+
+def test_every_mark_has_a_title_with_value_unit_period_and_source(rendered):
+    meta, out, _, _ = rendered
+    for m in meta:
+        root = ET.parse(out / m["svg_light_narrow"]).getroot()
+        titles = [el.find(f"{SVG_NS}title").text for el in root.iter(f"{SVG_NS}path") if el.find(f"{SVG_NS}title") is not None]
+        assert titles, m["id"]
+        assert all("(" in t and ")" in t for t in titles)
+        assert "<path aria-label" not in (out / m["svg_light"]).read_text(encoding="utf-8")  # all became <title>s
+    trade = next(m for m in meta if m["id"] == "trade-totals-all-sources")
+    text = (out / trade["svg_dark"]).read_text(encoding="utf-8")
+    assert "<title>Trade turnover, 1998: 3.9 USD billion (Ivanov (2005), Table 1)</title>" in text
+
+
+def test_mark_titles_escape_their_text():
+    svg = '<svg><g><path aria-label="a &lt;b&gt; &amp; &quot;c&quot;" role="graphics-symbol" aria-roledescription="bar" d="M0"/></g></svg>'
+    assert charts.mark_titles(svg) == '<svg><g><path d="M0"><title>a &lt;b&gt; &amp; "c"</title></path></g></svg>'
