@@ -14,7 +14,7 @@ import re
 import shutil
 import threading
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
@@ -23,7 +23,6 @@ from conftest import PACKAGE, ROOT, SITE_URL
 from scripts import catalog, render, site_config
 from scripts.paths import Paths
 from scripts.problems import PipelineError
-from scripts.templating import Renderer
 
 DESCRIPTOR = json.loads((PACKAGE / "datapackage.json").read_text(encoding="utf-8"))
 SPEC = catalog.load(ROOT / "spec" / "catalog.yml")
