@@ -51,7 +51,8 @@ def test_page_shows_what_jsonld_declares(built_site):
     ld = jsonld_of(page)
     for dist in ld["distribution"]:
         assert dist["sha256"] in html
-    assert "@misc{jre_far_east_trade_1_0_0" in visible and "TY  - DATA" in visible and "(Version 1.0.0) [Data set]" in visible
+    key = LATEST.replace(".", "_")
+    assert f"@misc{{jre_far_east_trade_{key}" in visible and "TY  - DATA" in visible and f"(Version {LATEST}) [Data set]" in visible
 
 
 def test_citation_cff():

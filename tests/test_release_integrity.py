@@ -91,8 +91,8 @@ def tamper_zip(r: Path):
 
 
 def tamper_new_folder(r: Path):
-    shutil.copytree(r / "1.0.0", r / "1.0.1")
-    return ["releases/1.0.1/"]
+    shutil.copytree(r / "1.0.0", r / "99.0.0")  # a folder no register or index lists
+    return ["releases/99.0.0/"]
 
 
 def tamper_index_json(r: Path):
