@@ -19,9 +19,10 @@ from pathlib import Path
 import pandas as pd
 from markupsafe import Markup
 
-from scripts import chart_api, cite, escape
+from scripts import anchors, chart_api, cite, escape
 from scripts.cite import source_label
 from scripts.formats import downloads as format_downloads
+from scripts.lookup import key_of
 from scripts.templating import Renderer
 
 PREVIEW_ROWS = 200  # a resource with more rows shows this many and links the CSV for the rest
@@ -100,7 +101,8 @@ def dataset_page(r: Renderer, m: "SiteModel", resource: dict, charts: list[dict]
         descriptor_url=latest["datapackage"]["url"], formats=format_downloads(latest), cite_box=cite_box(r, m, resource, m.site_url + page_url),
         charts=[{"title": ch["title"], "figure": r.figure(ch, "../../", data_table=False)} for ch in charts],
         preview=preview, data_table=r.table(list(raw.columns), shown, caption=s("dataset.table_caption", title=resource["title"], total=total),
-                                          numeric=numeric_fields(resource), search=False),
+                                          numeric=numeric_fields(resource), search=False,
+                                          row_ids=[anchors.row_id(k) for k in key_of(raw.head(PREVIEW_ROWS), pk)] if pk else None),
         schema_table=r.table(s["dataset.schema_columns"], schema_rows, caption=s("dataset.schema_caption", name=name)),
         foreign_keys=fks, provenance=prov)
     return front_matter(resource["title"], resource["description"][:300], jsonld=jsonld) + str(body)
@@ -256,17 +258,20 @@ def version_label(m: SiteModel, strings=None) -> str:
 
 
 def context(m: SiteModel, strings=None) -> dict:
-    """What the macros may read (build/context.json): each table's title, primary key, fields,
-    row count and digest, the sources, the charts, the checks, the package's citation. The rows themselves go to the
+    """What the macros may read (build/context.json): each table's title, primary key, fields
+    (with their types and units), row count and digest, how many rows a dataset page shows, the sources, the charts, the checks, the package's citation. The rows themselves go to the
     row lookup (scripts/lookup.py), keyed by primary key: a page reads the rows it quotes."""
     tables = {}
     for res in m.pkg.descriptor["resources"]:
         raw = m.pkg.raw[res["name"]]
+        fields = res["schema"]["fields"]
         tables[res["name"]] = {"title": res["title"], "primaryKey": res["schema"].get("primaryKey", []),
                                "fields": [str(c) for c in raw.columns], "row_count": len(raw),
+                               "types": {f["name"]: f["type"] for f in fields}, "units": {f["name"]: f["unit"] for f in fields if f.get("unit")},
                                "digest": m.pkg.digests.get(res.get("path")) or rows_digest(raw)}
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
     return {"version": version_label(m, strings), "licence": licence_label(m.pkg.descriptor), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
+            "preview_rows": PREVIEW_ROWS,
             "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
             "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}, "citation": package_citation(m)}
 

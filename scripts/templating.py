@@ -40,6 +40,9 @@ class Strings:
         self.language = language
         self._flat = dict(_flatten(data))
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._flat
+
     def __getitem__(self, key: str):
         if key not in self._flat:
             raise KeyError(f"string {key!r} is not in spec/strings/{self.language}.yml")
@@ -114,14 +117,15 @@ class Renderer:
         return Markup(self.env.get_template(template).render(**context))
 
     def table(self, columns: list, rows: list[list], caption: str = "", numeric=(), search: bool = True,
-              labels: list | None = None) -> Markup:
+              labels: list | None = None, row_ids: list[str] | None = None) -> Markup:
         """An accessible, scrollable table; numeric columns right-aligned, long text smaller;
-        search=False keeps it out of the search index."""
+        search=False keeps it out of the search index; row_ids: each row's id (scripts.anchors)."""
         def cls(c, v):
             return "num" if c in numeric else ("long" if len(str(v)) > LONG_TEXT else "")
 
         cells = [[{"v": v, "cls": cls(c, v)} for c, v in zip(columns, row)] for row in rows]
-        return self.render("table.html", columns=labels or columns, rows=cells, caption=caption, search=search)
+        return self.render("table.html", columns=labels or columns, rows=cells, caption=caption, search=search,
+                           ids=row_ids or [None] * len(cells))
 
     def figure(self, ch: dict, prefix: str, data_table: bool = True) -> Markup:
         """A chart (see figure.html); `ch` is a chart's metadata from scripts.charts."""
