@@ -172,7 +172,7 @@ def define_env(env):
         href = escape(row_href(resource, key, prefix())) if shown else ""
         if cite and x.get("source_id"):
             src = _known("source", _ctx()["sources"], x["source_id"])
-            page_sources().add(x["source_id"], src["label"], x.get("locator", ""), x.get("quote", ""), text, href)
+            page_sources().add(x["source_id"], src["label"], x.get("locator", ""), x.get("quote", ""), text, href, numeric)
         if not numeric:
             return r.render("text.html", text=text)
         return r.render("prose_figure.html", text=text, href=href)

@@ -121,7 +121,7 @@ class Note:
     source_id: str
     label: str
     locator: str
-    figures: list[dict] = field(default_factory=list)  # {text, href, quote}: what the page quotes from it
+    figures: list[dict] = field(default_factory=list)  # {text, href, quote, number}: what the page quotes from it
 
 
 @dataclass
@@ -131,12 +131,15 @@ class PageSources:
     pending: list[tuple[Note, str]] = field(default_factory=list)  # cited since the last mark: (note, quote)
     marks: int = 0
 
-    def add(self, source_id: str, label: str, locator: str, quote: str = "", text: str = "", href: str = "") -> Note:
+    def add(self, source_id: str, label: str, locator: str, quote: str = "", text: str = "", href: str = "",
+            number: bool = True) -> Note:
+        """Cite a source at a locator for what the page shows (`text`, linked to its row at
+        `href`; number: a figure, not a text cell); the note's number."""
         key = (str(source_id), str(locator))
         note = self.notes.get(key)
         if note is None:
             note = self.notes[key] = Note(len(self.notes) + 1, key[0], str(label), key[1])
-        figure = {"text": text, "href": href, "quote": quote or ""}
+        figure = {"text": text, "href": href, "quote": quote or "", "number": number}
         if figure not in note.figures:
             note.figures.append(figure)
         self.pending.append((note, figure["quote"]))
