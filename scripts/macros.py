@@ -147,7 +147,7 @@ def define_env(env):
             n = prose.english(raw, printed)
             high = x.get(f"{field}_max")
             if high not in ("", None):
-                n = r.strings("prose.range", n=n, max=prose.english(high, printed))
+                n = prose.glue(r.strings("prose.range", n=n, max=prose.english(high, printed)))
                 ordinal = n
             else:
                 ordinal = prose.ordinal(raw, list(map(str, r.strings["prose.ordinal_suffixes"])))

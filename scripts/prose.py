@@ -96,13 +96,21 @@ def check_words(pattern: str) -> None:
         raise ValueError(f"the words {pattern!r} must show the number as {{n}} (or {{ord}}, as an ordinal), with nothing else in braces")
 
 
-NBSP = "\u00a0"
+NBSP, WJ = "\u00a0", "\u2060"  # a no-break space; a word joiner (no line break here, nothing shown)
+_SPACE_BY_NUMBER = re.compile(r" (?=\{(?:n|ord)\})|(?<=\{n\}) |(?<=\{ord\}) ")
+_DASH_BY_NUMBER = re.compile(r"(?<=\{n\})([-–])|(?<=\{ord\})([-–])|([-–])(?=\{(?:n|ord)\})")
 
 
 def bind(pattern: str) -> str:
-    """The spaces either side of the number become no-break spaces: a line never breaks between
-    a number and its unit ("USD 3.9 billion", "190 member companies" may break after "member")."""
-    return re.sub(r" (?=\{(?:n|ord)\})|(?<=\{n\}) |(?<=\{ord\}) ", NBSP, pattern)
+    """No line break beside the number: the spaces either side become no-break spaces and a
+    hyphen or dash beside it is followed by a word joiner ("USD 3.9 billion", "18-month";
+    "190 member companies" may still break after "member")."""
+    return _DASH_BY_NUMBER.sub(lambda m: m[0] + WJ, _SPACE_BY_NUMBER.sub(NBSP, pattern))
+
+
+def glue(text: str) -> str:
+    """No line break inside a range of numbers ("3–4", "15–20")."""
+    return re.sub(r"(?<=\d)([-–])(?=\d)", lambda m: m[0] + WJ, text)
 
 
 def words(pattern: str, n: str, ord_: str = "") -> str:

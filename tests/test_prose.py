@@ -54,7 +54,7 @@ def test_ordinals_and_words():
         ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "25th", "112th", "15th"]
     assert prose.words("{n} member companies", "190") == f"190{NBSP}member companies"
     assert prose.words("USD {n} billion", "3–4") == f"USD{NBSP}3–4{NBSP}billion"
-    assert prose.words("{ord}-largest", "5", "5th") == "5th-largest"
+    assert prose.words("{ord}-largest", "5", "5th") == "5th-\u2060largest" and prose.glue("15–20") == "15–\u206020"
     for bad in ("no number", "{x}", "{n.__class__}", "{n!r}", "{n:>9}", "{"):
         with pytest.raises(ValueError, match="words"):
             prose.words(bad, "1")
@@ -151,11 +151,11 @@ def test_a_fact_is_one_link_to_its_row_then_a_source_mark_and_a_sources_entry(ma
     assert m["value"]("bilateral_trade", "ivanov-2005/2004/total") == \
         f'<a class="figure" href="../../datasets/bilateral_trade/#row-ivanov-2005/2004/total">USD{NBSP}8.8{NBSP}billion</a>'
     assert m["fact"]("iv-rank-japan-exports-2004") == '<a class="figure" href="../../datasets/facts/#row-iv-rank-japan-exports-2004">25th</a>'
-    assert m["fact"]("iv-indirect-exports").endswith(f">USD{NBSP}3–4{NBSP}billion</a>")  # a range
+    assert m["fact"]("iv-indirect-exports").endswith(f">USD{NBSP}3–\u20604{NBSP}billion</a>")  # a range, unbroken
     assert m["fact"]("sa-japan-club-members-2016", "{n} member companies").endswith(f">190{NBSP}member companies</a>")
     mark = m["cite"]()
-    assert mark.startswith('<sup class="cite" data-search-exclude="true"><a href="#source-1" aria-describedby="source-1-tip-1">'
-                           '<span class="visually-hidden">Source </span>1</a><span class="cite-tip" id="source-1-tip-1" role="tooltip">'
+    assert mark.startswith('<sup class="cite" data-search-exclude="true"><a href="#source-1" aria-label="Source 1" '
+                           'aria-describedby="source-1-tip-1">1</a><span class="cite-tip" id="source-1-tip-1" role="tooltip">'
                            'Saito (2017), para. 16: “the maximum registered level of 2013 (34,8 billion US dollars)”</span>')
     assert [int(n) for n in re.findall(r'href="#source-(\d+)"', mark)] == [1, 2, 3, 4, 5]
     # the same source and locator again: the same number; a sentence's mark names each once
@@ -260,7 +260,7 @@ class Parsed:
         self.ids = {html.unescape(i) for i in re.findall(r'\bid="([^"]+)"', text)}
         self.figures = [{"href": html.unescape(h), "text": html.unescape(re.sub(r"<[^>]+>", "", t))}
                         for h, t in re.findall(r'<a class="figure" href="([^"]*)">(.*?)</a>', text, re.S)]
-        self.marks = re.findall(r'<a href="#(source-\d+)" aria-describedby="([^"]+)">', text)
+        self.marks = re.findall(r'<a href="#(source-\d+)" aria-label="Source \d+" aria-describedby="([^"]+)">', text)
         self.entries = re.findall(r'<li id="(source-\d+)">', text)
         listing = "".join(re.findall(r'<div class="page-sources">.*?</div>', text, re.S))
         self.sources_links = [html.unescape(h) for h in re.findall(r'href="([^"]*sources/#[^"]*)"', listing)]

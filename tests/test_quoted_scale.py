@@ -52,7 +52,7 @@ def test_a_quoted_table_above_macro_rows_max_builds_and_pages_quote_it(big_proje
     last = EXTRA - 1  # a fact from the large part, its value, source, locator and quote
     # past the rows its dataset page shows (PREVIEW_ROWS): the figure is not a link to a row
     assert (f'A synthetic figure: <span class="figure">{last / 2:,}&#37;</span>.<sup class="cite"><a href="#source-1" '
-            f'aria-describedby="source-1-tip-1"><span class="visually-hidden">Source </span>1</a><span class="cite-tip" '
+            f'aria-label="Source 1" aria-describedby="source-1-tip-1">1</a><span class="cite-tip" '
             f'id="source-1-tip-1" role="tooltip">Ivanov (2005), Table {1 + last % 3}: “a synthetic figure of {last / 2}&#37;”</span></sup>') in page
     assert '<li id="source-1"><a href="../sources/#ivanov-2005">Ivanov (2005)</a>' in page
 
