@@ -142,23 +142,16 @@ def define_env(env):
             return raw
         if raw in ("", None):
             return r.strings("prose.missing")
-        printed = x.get(f"{field}_in_source") or x.get("value_in_source") or ""
         try:
-            n = prose.english(raw, printed)
-            high = x.get(f"{field}_max")
-            if high not in ("", None):
-                n = prose.glue(r.strings("prose.range", n=n, max=prose.english(high, printed)))
-                ordinal = n
-            else:
-                ordinal = prose.ordinal(raw, list(map(str, r.strings["prose.ordinal_suffixes"])))
-            if words:
-                return prose.words(words, n, ordinal)
+            return prose.figure(raw, x.get(f"{field}_in_source") or x.get("value_in_source") or "", x.get(f"{field}_max"),
+                                t["units"].get(field) or x.get("unit") or "", words, unit_words=unit_words,
+                                range_words=str(r.strings["prose.range"].unescape()), suffixes=tuple(map(str, r.strings["prose.ordinal_suffixes"])))
         except ValueError as e:
             raise KeyError(f"macro: {field!r} of {resource}: {e}") from None
-        unit = t["units"].get(field) or x.get("unit") or ""
-        if f"prose.unit.{unit}" in r.strings:
-            return prose.words(str(r.strings[f"prose.unit.{unit}"].unescape()), n, ordinal)
-        return f"{n}{prose.NBSP}{unit}" if unit else n
+
+    def unit_words(unit: str) -> str | None:
+        """How a unit reads (spec/strings: prose.unit), or None."""
+        return str(r.strings[f"prose.unit.{unit}"].unescape()) if f"prose.unit.{unit}" in r.strings else None
 
     def quote(resource: str, key: str, field: str, words: str, cite: bool):
         x, pos = row(resource, key)

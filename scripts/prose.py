@@ -120,6 +120,22 @@ def words(pattern: str, n: str, ord_: str = "") -> str:
     return bind(pattern).format(n=n, ord=ord_ or n)
 
 
+def figure(raw, printed: str = "", high=None, unit: str = "", own_words: str = "", *, unit_words=lambda unit: None,
+           range_words: str = "{n}–{max}", suffixes: tuple = ("th", "st", "nd", "rd")) -> str:
+    """A cell's number as a page shows it: in English (`english`), a range with its `high` end
+    ("3–4"), in the page's words or its unit's (`unit_words(unit)`: a pattern or None, then
+    "<number> <unit>"), never broken across lines beside the number."""
+    n = english(raw, printed)
+    if high not in ("", None):
+        n = ord_ = glue(range_words.format(n=n, max=english(high, printed)))
+    else:
+        ord_ = ordinal(raw, list(suffixes))
+    pattern = own_words or unit_words(unit)
+    if pattern:
+        return words(pattern, n, ord_)
+    return f"{n}{NBSP}{unit}" if unit else n
+
+
 # ---------------------------------------------------------------- a page's citations
 
 @dataclass
