@@ -93,7 +93,7 @@ def make_project(dest: Path, resources: int, rows: int = 20, big_rows: int = 0, 
             f.write("" if facts.read_bytes().endswith(b"\n") else "\n")
             csv.writer(f, lineterminator="\n").writerows(synthetic_facts(quoted_rows))
         page = dest / "docs" / QUOTING_PAGE
-        page.write_text(page.read_text(encoding="utf-8") + f'\nA synthetic figure: {{{{ fact("iv-synthetic-{quoted_rows - 1}") }}}}.\n',
+        page.write_text(page.read_text(encoding="utf-8") + f'\nA synthetic figure: {{{{ fact("iv-synthetic-{quoted_rows - 1}") }}}}.{{{{ cite() }}}}\n\n{{{{ sources_list() }}}}\n',
                         encoding="utf-8")
     (pkg / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     release.freeze(pkg, dest / "releases", descriptor["version"], RELEASE_DATE, "Synthetic release for the scale benchmark.")

@@ -327,19 +327,22 @@ def issue_tracker(descriptor: dict) -> str | None:
 
 
 def context(m: SiteModel, strings=None) -> dict:
-    """What the macros may read (build/context.json): each table's title, primary key, fields,
-    row count and digest, the sources, the charts, the checks, the package's citation. The rows themselves go to the
+    """What the macros may read (build/context.json): each table's title, primary key, fields
+    (with their types and units), row count and digest, how many rows a dataset page shows, the sources, the charts, the checks, the package's citation. The rows themselves go to the
     row lookup (scripts/lookup.py), keyed by primary key: a page reads the rows it quotes."""
     tables = {}
     for res in m.pkg.descriptor["resources"]:
         raw = m.pkg.raw[res["name"]]
+        fields = res["schema"]["fields"]
         tables[res["name"]] = {"title": res["title"], "primaryKey": res["schema"].get("primaryKey", []),
                                "fields": [str(c) for c in raw.columns], "row_count": len(raw),
                                "titles": {f["name"]: f.get("title") or f["name"] for f in res["schema"]["fields"]},
                                "numeric": sorted(numeric_fields(res)),
+                               "types": {f["name"]: f["type"] for f in fields}, "units": {f["name"]: f["unit"] for f in fields if f.get("unit")},
                                "digest": m.pkg.digests.get(res.get("path")) or rows_digest(raw)}
     charts = {c["id"]: {k: v for k, v in c.items() if k != "files"} for c in m.charts}
     return {"version": version_label(m, strings), "licence": licence_label(m.pkg.descriptor), "tables": tables, "table_rows_max": MACRO_ROWS_MAX,
+            "preview_rows": PREVIEW_ROWS,
             "sources": {k: {"label": source_label(v), **v} for k, v in m.sources.items()},
             "charts": charts, "checks": {c["id"]: c for c in m.checks["checks"]}, "citation": package_citation(m),
             "issues_url": issue_tracker(m.pkg.descriptor)}

@@ -41,6 +41,9 @@ class Strings:
         self.language = language
         self._flat = dict(_flatten(data))
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._flat
+
     def __getitem__(self, key: str):
         if key not in self._flat:
             raise KeyError(f"string {key!r} is not in spec/strings/{self.language}.yml")

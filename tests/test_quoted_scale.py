@@ -24,8 +24,8 @@ HAND_WRITTEN = ["index.html", "methodology/index.html"] + [f"topics/{p.stem}/ind
 
 
 def datums(page: str) -> list[str]:
-    """Every quoted figure of a page with its citation (the macros' output)."""
-    return re.findall(r'<span class="datum">.*?</span>(?:<sup class="cite">.*?</sup>)?', page, re.S)
+    """Every quoted figure of a page, its source marks and Sources list (the macros' output)."""
+    return re.findall(r'<(?:a|span) class="figure"[^>]*>.*?</(?:a|span)>|<sup class="cite">.*?</sup>|<li id="source-\d+">.*?</li>', page, re.S)
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +44,17 @@ def test_a_quoted_table_above_macro_rows_max_builds_and_pages_quote_it(big_proje
     for rel in HAND_WRITTEN:  # the real facts are quoted exactly as from the real package
         real = datums((built_site / rel).read_text(encoding="utf-8"))
         big = datums((site / rel).read_text(encoding="utf-8"))
-        assert big[:len(real)] == real and len(big) == len(real) + (rel == "methodology/index.html"), rel
+        # methodology: the synthetic figure, its mark and its Sources entry
+        assert big[:len(real)] == real and len(big) == len(real) + 3 * (rel == "methodology/index.html"), rel
         quoted += len(real)
     assert quoted > 150
     page = (site / "methodology" / "index.html").read_text(encoding="utf-8")
     last = EXTRA - 1  # a fact from the large part, its value, source, locator and quote
-    assert (f'A synthetic figure: <span class="datum">{last / 2}&#37;</span><sup class="cite"><a href="../sources/#ivanov-2005" '
-            f'title="Ivanov (2005), Table {1 + last % 3}&#58; “a synthetic figure of {last / 2}&#37;”">') in page
+    # past the rows its dataset page shows (PREVIEW_ROWS): the figure is not a link to a row
+    assert (f'A synthetic figure: <span class="figure">{last / 2:,}&#37;</span>.<sup class="cite"><a href="#source-1" '
+            f'aria-label="Source 1" aria-describedby="source-1-tip-1">1</a><span class="cite-tip" '
+            f'id="source-1-tip-1" role="tooltip">Ivanov (2005), Table {1 + last % 3}: “a synthetic figure of {last / 2}&#37;”</span></sup>') in page
+    assert '<li id="source-1"><a href="../sources/#ivanov-2005">Ivanov (2005)</a>' in page
 
 
 def test_context_json_keeps_the_small_things_and_the_lookup_the_rows(big_project):
@@ -110,8 +114,9 @@ def test_macros_quote_rows_by_key_and_refuse_a_table_too_large_for_a_page(macros
     pkg = load_package(PACKAGE)
     m = macros_over(pkg, rows_max=100)
     assert len(pkg.raw["facts"]) > 100
-    assert '<span class="datum">7&#37;</span>' in m["fact"]("iv-gdp-growth-1999-2004")
-    assert m["value"]("bilateral_trade", "ivanov-2005/2004/total", "value", cite=False) == '<span class="datum">8.8</span>'
+    assert m["fact"]("iv-gdp-growth-1999-2004") == '<a class="figure" href="datasets/facts/#row-iv-gdp-growth-1999-2004">7&#37;</a>'
+    assert m["value"]("bilateral_trade", "ivanov-2005/2004/total", "value", cite=False) == \
+        '<a class="figure" href="datasets/bilateral_trade/#row-ivanov-2005/2004/total">USD\u00a08.8\u00a0billion</a>'
     with pytest.raises(KeyError, match=r"no row 'iv-no-such' in facts \(primary key fact_id\)"):
         m["fact"]("iv-no-such")
     with pytest.raises(KeyError, match=r"table\('facts'\) would show 132 rows, more than a page shows \(100: MACRO_ROWS_MAX"):
