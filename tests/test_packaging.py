@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from conftest import PACKAGE, ROOT, SITE_URL
 
-from scripts import downloads, profiles, release, release_store
+from scripts import downloads, formats, profiles, release, release_store
 from scripts.problems import PipelineError
 
 RELEASES = ROOT / "releases"
@@ -42,7 +42,18 @@ def profile_errors(descriptor: dict) -> dict[str, list[str]]:
 
 
 def freeze_current(releases: Path) -> Path:
-    return release.freeze(PACKAGE, releases, source_descriptor()["version"], DATE, "Test release.")
+    """Freeze datapackage/ into `releases`; a copy of the committed releases that already holds
+    this version drops it first (the test freezes it again, as it was frozen)."""
+    version = source_descriptor()["version"]
+    if (releases / version).exists():
+        shutil.rmtree(releases / version)
+        index = json.loads((releases / "index.json").read_text(encoding="utf-8"))
+        index["versions"] = [v for v in index["versions"] if v["version"] != version]
+        index["latest"] = index["versions"][0]["version"]
+        (releases / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        register = (releases / "releases.yaml").read_text(encoding="utf-8")
+        (releases / "releases.yaml").write_text(register[: register.index(f"- version: {version}")], encoding="utf-8")
+    return release.freeze(PACKAGE, releases, version, DATE, "Test release.")
 
 
 # ---------------------------------------------------------------- the zip, with frictionless
@@ -192,7 +203,9 @@ def test_catalog_urls_resolve_against_the_catalog_url_in_the_built_site(built_si
     catalog_url = urljoin(SITE_URL, "downloads/catalog.json")
     catalog = json.loads((built_site / "downloads" / "catalog.json").read_text(encoding="utf-8"))
     urls = list(catalog_urls(catalog))
-    assert len(urls) == 1 + sum(3 + len(v["resources"]) for v in catalog["versions"])  # latest, then per version
+    # latest, then per version: descriptor, SHA256SUMS, zip, each CSV and (from 1.0.1 on) each derived format
+    assert len(urls) == 1 + sum(3 + len(v["resources"]) + len(set(v) & set(formats.KINDS)) for v in catalog["versions"])
+    assert all(set(formats.KINDS) <= set(v) for v in catalog["versions"] if v["version"] != "1.0.0")
     for url in urls:
         resolved = urljoin(catalog_url, url)  # RFC 3986, as a client does
         assert resolved.startswith(SITE_URL), (url, resolved)
