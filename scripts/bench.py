@@ -1,7 +1,7 @@
 """make bench: measured figures printed as three tables (never a timed test), and written to the
 site's Performance page (docs/performance.md, between its two `bench:results` markers).
 
-  reader      Lighthouse (mobile preset) on the home, a topic and a dataset page of site/,
+  reader      Lighthouse (mobile preset) on the home, a topic, the largest dataset, an entity and the catalog page of site/,
               served with gzip like GitHub Pages; bytes on first load and on a next page;
               requests to other hosts (scripts.bench_reader)
   maintainer  `python -m scripts.build site` cold (empty build dir) and warm; edit-to-preview
@@ -43,7 +43,9 @@ from scripts import bench_scale
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
-READER_PAGES = {"home": "/", "topic": "/topics/trade/", "dataset": "/datasets/far_east_trade/"}
+# Home, a topic page, the largest dataset page (facts: 132 rows of quotes), an entity page and the catalog.
+READER_PAGES = {"home": "/", "topic": "/topics/trade/", "dataset": "/datasets/facts/", "entity": "/entities/organisations/vneshtorgbank/",
+                "catalog": "/datasets/"}
 VALIDATION_RUNS = 7  # interleaved runs of each side of the validation ratio
 FIRST_LOAD_MAX = 100_000  # bytes: the issue's "100 KB", read as decimal kilobytes (the stricter)
 

@@ -312,7 +312,8 @@ def run(site_dir: str | Path, node_dir: str | Path, pages: dict[str, str], runs:
 
 def main() -> None:
     site = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "site"
-    pages = {"home": "/", "topic": "/topics/trade/", "dataset": "/datasets/far_east_trade/"}
+    from scripts.bench import READER_PAGES as pages
+
     t = time.perf_counter()
     try:
         rows = run(site, ROOT / "bench" / "lighthouse", pages)

@@ -280,11 +280,16 @@ def font_digest() -> str:
     return _FONT_STATE["digest"]
 
 
+def _cache_path(spec: str, cache: pathlib.Path) -> pathlib.Path:
+    """Where the SVG of a Vega-Lite spec is cached (see _to_svg)."""
+    return cache / (hashlib.sha256(f"vl-convert {vlc.__version__}\nfont {font_digest()}\n{spec}".encode("utf-8")).hexdigest() + ".svg")
+
+
 def _to_svg(spec: str, cache: pathlib.Path, used: set) -> str:
     """vl-convert's SVG for a Vega-Lite spec, cached by the hash of the spec, vl-convert's version
     and the font: the conversion is most of a chart's cost, and in `make serve` most edits change no chart."""
-    key = hashlib.sha256(f"vl-convert {vlc.__version__}\nfont {font_digest()}\n{spec}".encode("utf-8")).hexdigest()
-    path = cache / f"{key}.svg"
+    path = _cache_path(spec, cache)
+    key = path.stem
     used.add(path)
     if path.exists():
         return path.read_text(encoding="utf-8")
@@ -311,8 +316,10 @@ def _build(tables: dict, specs: list[dict]) -> list:
     for spec in specs:
         try:
             chart = make_chart(spec, tables, sources)
-            wide = run_step(chart.id, "view (Vega-Lite)", chart.chart.to_dict)
-            narrow = run_step(chart.id, "narrow view (Vega-Lite)", chart.narrow.to_dict)
+            # Unvalidated here: Altair's schema validation costs ~1 s a build, so it runs only for a
+            # chart that is drawn anew (_validate_new), not for one whose SVGs are all cached.
+            wide = run_step(chart.id, "view (Vega-Lite)", lambda: chart.chart.to_dict(validate=False))
+            narrow = run_step(chart.id, "narrow view (Vega-Lite)", lambda: chart.narrow.to_dict(validate=False))
             texts = {(v, "wide"): run_step(chart.id, "view (JSON)", lambda v=v: _spec_json(wide, v)) for v in VARIANTS}
             texts.update({(v, "narrow"): run_step(chart.id, "narrow view (JSON)", lambda v=v: _spec_json(narrow, v, chart.config))
                           for v in VARIANTS})
@@ -366,6 +373,15 @@ def _render(chart, texts: dict, cache: pathlib.Path, used: set) -> dict:
     }
 
 
+def _validate_new(chart, texts: dict, cache: pathlib.Path) -> None:
+    """Altair's schema validation of a chart's views, when any of its SVGs is not cached yet (a
+    cached SVG was drawn from the same spec text, which was validated then)."""
+    if all(_cache_path(text, cache).exists() for text in texts.values()):
+        return
+    run_step(chart.id, "view (Vega-Lite)", chart.chart.to_dict)
+    run_step(chart.id, "narrow view (Vega-Lite)", chart.narrow.to_dict)
+
+
 def render_all(tables: dict[str, pd.DataFrame], specs: list[dict], cache_dir: pathlib.Path) -> list[dict]:
     """Render every chart of `specs` in memory; return their metadata and files, in spec order.
 
@@ -379,6 +395,7 @@ def render_all(tables: dict[str, pd.DataFrame], specs: list[dict], cache_dir: pa
     results, problems = [], []
     for chart, texts in built:
         try:
+            _validate_new(chart, texts, cache)
             results.append(run_step(chart.id, "view (SVG)", lambda: _render(chart, texts, cache, used), chart.resources))
         except ChartProblem as exc:
             problems += exc.problems

@@ -813,3 +813,28 @@ def test_every_mark_has_a_title_with_value_unit_period_and_source(rendered):
 def test_mark_titles_escape_their_text():
     svg = '<svg><g><path aria-label="a &lt;b&gt; &amp; &quot;c&quot;" role="graphics-symbol" aria-roledescription="bar" d="M0"/></g></svg>'
     assert charts.mark_titles(svg) == '<svg><g><path d="M0"><title>a &lt;b&gt; &amp; "c"</title></path></g></svg>'
+
+
+def test_a_view_altair_rejects_is_a_problem_and_validation_runs_only_for_charts_drawn_anew(tables, tmp_path, monkeypatch):
+    """Altair's schema validation is skipped for a chart whose SVGs are all cached (it was
+    validated when drawn), and runs, naming the chart, for one drawn anew."""
+    import copy
+
+    cache = tmp_path / "cache"
+    charts.render_all(tables, SPECS[:1], cache)
+    validated = []
+    import altair as alt
+
+    real = alt.TopLevelMixin.to_dict
+    monkeypatch.setattr(alt.TopLevelMixin, "to_dict", lambda self, *a, **k: validated.append(k.get("validate", True)) or real(self, *a, **k))
+    charts.render_all(tables, SPECS[:1], cache)
+    assert validated and not any(validated)  # cached: no validating call
+    validated.clear()
+    charts.render_all(tables, SPECS[:1], tmp_path / "empty-cache")
+    assert any(validated)  # drawn anew: validated
+    monkeypatch.undo()
+    bad = copy.deepcopy(SPECS[0])
+    bad["view"]["layer"][0]["mark"] = {"type": "point", "size": "big"}  # a size must be a number
+    with pytest.raises(PipelineError) as e:
+        charts.render_all(tables, [bad], tmp_path / "cache-bad")
+    assert bad["id"] in str(e.value.problems[0])
