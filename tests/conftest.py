@@ -63,3 +63,38 @@ def build_site(tmp: Path, package: Path = PACKAGE) -> Path:
 def built_site(tmp_path_factory) -> Path:
     """The real package's site, built once per test session."""
     return build_site(tmp_path_factory.mktemp("real"))
+
+
+class MacroPage:
+    def __init__(self, url: str):
+        self.url = url
+
+
+class MacroEnv:
+    """What mkdocs-macros hands define_env: a registry of macros and the page being rendered
+    (None: no page)."""
+
+    def __init__(self, url: str | None = None):
+        self.macros, self.variables, self.page = {}, {}, MacroPage(url) if url is not None else None
+
+    def macro(self, fn):
+        self.macros[fn.__name__] = fn
+        return fn
+
+
+def macros_env(pkg, monkeypatch, build: Path, url: str | None = None) -> MacroEnv:
+    """scripts/macros.py defined over a context and row lookup written from `pkg` into `build`,
+    as the pipeline writes them (no release, no charts)."""
+    from scripts import lookup, macros, render
+    from scripts.check import run_checks
+    from scripts.paths import Paths
+
+    monkeypatch.setenv("JRE_BUILD", str(build))
+    paths = Paths.from_env()
+    ctx = render.context(render.SiteModel(pkg, run_checks(pkg), [], {"latest": None}, "https://example.org/"))
+    lookup.write(paths.lookup, ctx["tables"], pkg.raw)
+    paths.context.write_text(json.dumps(ctx, ensure_ascii=False), encoding="utf-8")
+    macros._cache.clear()
+    env = MacroEnv(url)
+    macros.define_env(env)
+    return env

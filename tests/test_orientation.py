@@ -9,9 +9,7 @@ import functools
 import html
 import http.server
 import json
-import os
 import re
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -232,10 +230,7 @@ def test_404_page_has_search_and_absolute_links_that_resolve(built_site):
 
 # ---------------------------------------------------------------- in a browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+from test_browser import browser  # noqa: E402,F401  (the suite's one browser fixture)
 
 
 class PagesHandler(http.server.SimpleHTTPRequestHandler):
@@ -270,20 +265,6 @@ def pages_server(built_site):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}{BASE}"
     httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (CI must install it: see .ci/run)")
-        pytest.skip("chromium not installed: apt-get install chromium to run the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def new_page(browser, width: int, scheme: str = "light"):

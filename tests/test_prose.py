@@ -6,18 +6,15 @@ every page that cites ends with its Sources list; data in any of it is shown as 
 from __future__ import annotations
 
 import html
-import json
 import re
 from decimal import Decimal
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import PACKAGE, ROOT, read_rows, write_rows
+from conftest import PACKAGE, ROOT, MacroPage, macros_env, read_rows, write_rows
 
-from scripts import lookup, prose, render
-from scripts.check import run_checks
+from scripts import lookup, prose
 from scripts.load import load_package
-from scripts.paths import Paths
 from scripts.templating import Renderer
 
 NBSP = "\u00a0"
@@ -108,37 +105,11 @@ def test_a_pages_citations_share_a_number_per_source_and_locator():
 
 # ---------------------------------------------------------------- the macros, in process
 
-class Page:
-    def __init__(self, url: str):
-        self.url = url
-
-
-class Env:
-    """What mkdocs-macros hands define_env: a registry of macros and the page being rendered."""
-
-    def __init__(self, url: str = "topics/trade/"):
-        self.macros, self.variables, self.page = {}, {}, Page(url)
-
-    def macro(self, fn):
-        self.macros[fn.__name__] = fn
-        return fn
-
-
 @pytest.fixture
 def macros_over(tmp_path, monkeypatch):
     """The macros reading a context and lookup written from a package into tmp_path."""
-    from scripts import macros
-
     def make(pkg, url: str = "topics/trade/"):
-        monkeypatch.setenv("JRE_BUILD", str(tmp_path))
-        paths = Paths.from_env()
-        ctx = render.context(render.SiteModel(pkg, run_checks(pkg), [], {"latest": None}, "https://example.org/"))
-        lookup.write(paths.lookup, ctx["tables"], pkg.raw)
-        paths.context.write_text(json.dumps(ctx, ensure_ascii=False), encoding="utf-8")
-        macros._cache.clear()
-        env = Env(url)
-        macros.define_env(env)
-        return env
+        return macros_env(pkg, monkeypatch, tmp_path, url)
 
     return make
 
@@ -207,7 +178,7 @@ def test_citations_are_counted_per_page(macros_over):
     env = macros_over(load_package(PACKAGE))
     env.macros["fact"]("iv-vat-rate")
     env.macros["cite"]()
-    env.page = Page("topics/energy/")  # MkDocs: one define_env, the next page
+    env.page = MacroPage("topics/energy/")  # MkDocs: one define_env, the next page
     env.macros["fact"]("sa-trade-2013")
     assert 'href="#source-1"' in env.macros["cite"]() and env.macros["sources_list"]().count("<li ") == 1
 

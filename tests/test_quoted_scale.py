@@ -12,12 +12,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PACKAGE, ROOT, read_rows, set_cell, write_rows
+from conftest import PACKAGE, ROOT, macros_env, read_rows, set_cell, write_rows
 
 from scripts import bench_scale, depends, lookup, render
 from scripts.check import run_checks
 from scripts.load import load_package
-from scripts.paths import Paths
 
 EXTRA = 12_000  # facts appended: above MACRO_ROWS_MAX, small enough for CI
 HAND_WRITTEN = ["index.html", "methodology/index.html"] + [f"topics/{p.stem}/index.html" for p in sorted((ROOT / "docs" / "topics").glob("*.md"))]
@@ -79,33 +78,12 @@ def test_the_dataset_page_of_a_large_quoted_table_previews_it_and_links_the_csv(
 
 # ---------------------------------------------------------------- the macros, in process
 
-class Env:
-    """What mkdocs-macros hands define_env: a registry of macros and the page being rendered."""
-
-    def __init__(self):
-        self.macros, self.variables, self.page = {}, {}, None
-
-    def macro(self, fn):
-        self.macros[fn.__name__] = fn
-        return fn
-
-
 @pytest.fixture
 def macros_over(tmp_path, monkeypatch):
     """The macros reading a context and lookup written from the real package into tmp_path."""
-    from scripts import macros
-
     def make(pkg, rows_max: int = render.MACRO_ROWS_MAX):
         monkeypatch.setattr(render, "MACRO_ROWS_MAX", rows_max)
-        monkeypatch.setenv("JRE_BUILD", str(tmp_path))
-        paths = Paths.from_env()
-        ctx = render.context(render.SiteModel(pkg, run_checks(pkg), [], {"latest": None}, "https://example.org/"))
-        lookup.write(paths.lookup, ctx["tables"], pkg.raw)
-        paths.context.write_text(json.dumps(ctx, ensure_ascii=False), encoding="utf-8")
-        macros._cache.clear()
-        env = Env()
-        macros.define_env(env)
-        return env.macros
+        return macros_env(pkg, monkeypatch, tmp_path).macros
 
     return make
 
